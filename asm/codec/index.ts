@@ -1,0 +1,1 @@
+export function codecVersion(): u32 { return 1; }

@@ -1,0 +1,1 @@
+export function topicVersion(): u32 { return 1; }
