@@ -10,8 +10,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const asc = join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
 mkdirSync(join(root, 'build'), { recursive: true });
 
+// `--entry asm/x.ts --name x` builds a private module (build/x.wasm) from another entry, so that
+// work on one part of asm/ can be compiled and tested while another part is mid-edit. Tests load
+// it with WEIR_WASM=build/x.wasm.
+const argv = process.argv.slice(2);
+const arg = (flag, fallback) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : fallback);
+const entry = arg('--entry', 'asm/index.ts');
+const name = arg('--name', 'weir');
+
 const common = [
-  'asm/index.ts',
+  entry,
   '--runtime',
   'stub',
   '--enable',
@@ -27,8 +35,8 @@ const common = [
   'raw',
 ];
 const targets = {
-  release: ['-O3', '--noAssert', '--outFile', 'build/weir.wasm'],
-  debug: ['--debug', '--outFile', 'build/weir.debug.wasm', '--textFile', 'build/weir.debug.wat'],
+  release: ['-O3', '--noAssert', '--outFile', `build/${name}.wasm`],
+  debug: ['--debug', '--outFile', `build/${name}.debug.wasm`, '--textFile', `build/${name}.debug.wat`],
 };
 
 for (const [name, flags] of Object.entries(targets)) {

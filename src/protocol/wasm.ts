@@ -38,8 +38,10 @@ export interface InstantiateOptions {
 
 let cachedModule: WebAssembly.Module | undefined;
 
-/** The path of build/weir.wasm, found by walking up from this file (src/ in tests, dist/src/ when built). */
+/** The path of build/weir.wasm (or $WEIR_WASM), found by walking up from this file (src/ in tests, dist/src/ when built). */
 export function wasmPath(): string {
+  // WEIR_WASM names another build (scripts/build-asm.mjs --name), e.g. the debug build.
+  if (process.env.WEIR_WASM) return process.env.WEIR_WASM;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     const candidate = join(dir, 'build', 'weir.wasm');
