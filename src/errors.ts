@@ -11,6 +11,8 @@ export const ErrorCodes = {
   ERR_WASM_ABORT: 'ERR_WASM_ABORT',
   /** A packet given to the encoder cannot be encoded (missing or out-of-range field). */
   ERR_ENCODE: 'ERR_ENCODE',
+  /** A configuration value (flag, environment variable, file, library option) is invalid. */
+  ERR_CONFIG: 'ERR_CONFIG',
   /** A topic name or filter given to the matcher is invalid. */
   ERR_TOPIC: 'ERR_TOPIC',
 } as const;
