@@ -13,6 +13,8 @@ export const ErrorCodes = {
   ERR_ENCODE: 'ERR_ENCODE',
   /** A configuration value (flag, environment variable, file, library option) is invalid. */
   ERR_CONFIG: 'ERR_CONFIG',
+  /** A shard thread ended (crashed, was killed, or failed to start). */
+  ERR_SHARD_EXIT: 'ERR_SHARD_EXIT',
   /** A topic name or filter given to the matcher is invalid. */
   ERR_TOPIC: 'ERR_TOPIC',
 } as const;

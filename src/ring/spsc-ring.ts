@@ -102,6 +102,15 @@ abstract class RingEnd {
     this.keepAlive?.unref();
   }
 
+  /**
+   * Wake this end's own pending wait (from the same thread). Used when the other end is gone
+   * (its thread died), so that a waiter can notice and stop instead of sleeping forever.
+   */
+  interrupt(): void {
+    Atomics.notify(this.i32, this.headIndex);
+    Atomics.notify(this.i32, this.tailIndex);
+  }
+
   /** Release the keep-alive handle (the end is no longer used). */
   close(): void {
     if (this.keepAlive) clearInterval(this.keepAlive);

@@ -1,0 +1,210 @@
+// The gateway's view of the shards: a dedicated piscina pool with one long-running task per
+// shard, a shared WebAssembly.Memory per shard (created here, so the gateway can write into the
+// shard's inbound ring), and a drain loop per shard that hands outbound records to the gateway.
+//
+// A shard that dies (uncaught error, process.exit in its thread, or kill()) is reported with
+// 'exit' and started again on a fresh memory: the dead thread's rings may be mid-record, so they
+// are abandoned rather than repaired. The link's generation tells stale users apart.
+import { EventEmitter } from 'node:events';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { WeirError } from '../errors.js';
+import { compileModule, createMemory } from '../protocol/wasm.js';
+import { makeTag, RecordKind, tagConnection, tagKind } from '../ring/records.js';
+import { RingConsumer, RingProducer } from '../ring/spsc-ring.js';
+import type { ShardInit, ShardReady } from '../shard/worker.js';
+
+export interface ShardPoolOptions {
+  shards: number;
+  /** file:// URL of the shard logic module (default export: ShardLogicFactory). */
+  logic: string;
+  /** WASM memory per shard (bytes). */
+  memoryBytes?: number;
+  /** DATA bytes of each ring (power of two). */
+  ringCapacity?: number;
+  /** Called for every outbound record of a shard; `offset`/`len` are valid until it returns. */
+  onRecord(link: ShardLink, kind: number, conn: number, offset: number, len: number): void;
+  /** Called after each drained batch of a shard's records (the gateway uncorks sockets here). */
+  onBatchEnd?(link: ShardLink): void;
+  /** Restart a shard that died (default true). */
+  restart?: boolean;
+}
+
+export interface ShardLink {
+  readonly index: number;
+  /** Counts the starts of this shard: a restart gets a new link with generation + 1. */
+  readonly generation: number;
+  readonly memory: WebAssembly.Memory;
+  readonly u8: Uint8Array;
+  /** Gateway → shard. Flush after writing a batch. */
+  readonly inbound: RingProducer;
+  /** Shard → gateway; drained by the pool. */
+  readonly outbound: RingConsumer;
+  alive: boolean;
+}
+
+interface Events {
+  ready: [ShardLink];
+  exit: [index: number, error: Error];
+}
+
+const MiB = 1024 * 1024;
+
+export class ShardPool extends EventEmitter<Events> {
+  private readonly options: Required<Omit<ShardPoolOptions, 'onBatchEnd'>> &
+    Pick<ShardPoolOptions, 'onBatchEnd'>;
+  private readonly piscina: Piscina;
+  private readonly module = compileModule();
+  private readonly links: Array<ShardLink | undefined>;
+  private readonly generations: number[];
+  private readonly aborts: AbortController[] = [];
+  private readonly tasks: Array<Promise<void>> = [];
+  private closing = false;
+
+  constructor(options: ShardPoolOptions) {
+    super();
+    this.options = { memoryBytes: 64 * MiB, ringCapacity: 4 * MiB, restart: true, ...options };
+    this.links = new Array(options.shards).fill(undefined);
+    this.generations = new Array(options.shards).fill(0);
+    // A pool of its own: long-running shard tasks would starve any other task queued on it.
+    this.piscina = new Piscina({
+      filename: new URL('../shard/worker.js', import.meta.url).href,
+      minThreads: options.shards,
+      maxThreads: options.shards,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: 1,
+    });
+  }
+
+  /** Start every shard; resolves when all have reported their rings. */
+  async start(): Promise<void> {
+    const ready = Array.from({ length: this.options.shards }, (_, i) => this.startShard(i));
+    await Promise.all(ready);
+  }
+
+  /** The live link of shard `index`, or undefined while it restarts. */
+  link(index: number): ShardLink | undefined {
+    return this.links[index];
+  }
+
+  get size(): number {
+    return this.options.shards;
+  }
+
+  /** End a shard's thread at once (a wedged shard; tests of crash handling). */
+  kill(index: number): void {
+    this.aborts[index]?.abort(new WeirError('ERR_SHARD_EXIT', `shard ${index} was killed`));
+  }
+
+  /** Ask every shard to finish its batch and return, then close the pool. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const link of this.links) {
+      if (!link?.alive) continue;
+      while (!link.inbound.write(makeTag(RecordKind.STOP, 0), new Uint8Array(0)))
+        await link.inbound.waitForSpace();
+      link.inbound.flush();
+    }
+    await Promise.allSettled(this.tasks);
+    for (const link of this.links) if (link) this.retire(link);
+    await this.piscina.close();
+  }
+
+  private startShard(index: number): Promise<ShardLink> {
+    const generation = ++this.generations[index]!;
+    const memory = createMemory(this.options.memoryBytes);
+    const { port1, port2 } = new MessageChannel();
+    const abort = new AbortController();
+    this.aborts[index] = abort;
+    const init: ShardInit = {
+      index,
+      module: this.module,
+      memory,
+      ringCapacity: this.options.ringCapacity,
+      logic: this.options.logic,
+      port: port2,
+    };
+    let wasReady = false;
+    const ready = new Promise<ShardLink>((resolve, reject) => {
+      port1.once('message', (msg: ShardReady) => {
+        wasReady = true;
+        const link = this.makeLink(index, generation, memory, msg);
+        this.links[index] = link;
+        void this.drain(link);
+        this.emit('ready', link);
+        resolve(link);
+      });
+      this.tasks[index] = this.piscina.run(init, { transferList: [port2], signal: abort.signal }).then(
+        () => {
+          port1.close();
+        },
+        (error: Error) => {
+          port1.close();
+          reject(error);
+          this.onShardExit(index, generation, error, wasReady);
+        },
+      );
+    });
+    return ready;
+  }
+
+  private makeLink(
+    index: number,
+    generation: number,
+    memory: WebAssembly.Memory,
+    msg: ShardReady,
+  ): ShardLink {
+    const buffer = memory.buffer as SharedArrayBuffer;
+    const capacity = this.options.ringCapacity;
+    return {
+      index,
+      generation,
+      memory,
+      u8: new Uint8Array(buffer),
+      inbound: new RingProducer({ buffer, base: msg.inbound, capacity }),
+      outbound: new RingConsumer({ buffer, base: msg.outbound, capacity }),
+      alive: true,
+    };
+  }
+
+  private onShardExit(index: number, generation: number, error: Error, wasReady: boolean): void {
+    const link = this.links[index];
+    if (link && link.generation === generation) {
+      this.retire(link);
+      this.links[index] = undefined;
+    }
+    this.emit('exit', index, error);
+    // A shard that never became ready (bad logic module, memory too small) would fail the same
+    // way again: report it instead of restarting in a loop.
+    if (this.options.restart && !this.closing && wasReady) {
+      this.startShard(index).catch(() => {
+        // Reported by the new start's own 'exit' event.
+      });
+    }
+  }
+
+  private retire(link: ShardLink): void {
+    link.alive = false;
+    link.outbound.interrupt();
+    link.inbound.interrupt();
+    link.outbound.close();
+    link.inbound.close();
+  }
+
+  /** Hand the shard's outbound records to the gateway, batch by batch, sleeping when it is empty. */
+  private async drain(link: ShardLink): Promise<void> {
+    const { outbound } = link;
+    const { onRecord, onBatchEnd } = this.options;
+    while (link.alive) {
+      let any = false;
+      for (let len = outbound.next(); len >= 0; len = outbound.next()) {
+        onRecord(link, tagKind(outbound.tag), tagConnection(outbound.tag), outbound.offset, len);
+        any = true;
+      }
+      outbound.release();
+      if (any) onBatchEnd?.(link);
+      const sleep = outbound.wait();
+      if (sleep) await sleep;
+    }
+  }
+}

@@ -1,0 +1,31 @@
+// The seam between a shard's plumbing (worker.ts: WASM instance, rings, the loop) and what a
+// shard does with the records it receives. The broker's MQTT logic implements it; tests plug in
+// small fixtures to exercise the plumbing alone.
+import type { MessagePort } from 'node:worker_threads';
+import type { WasmInstance } from '../protocol/wasm.js';
+import type { RingProducer } from '../ring/spsc-ring.js';
+
+export interface ShardContext {
+  /** This shard's index in the pool. */
+  readonly index: number;
+  /** The shard's WASM instance; the inbound ring's records live in its memory. */
+  readonly wasm: WasmInstance;
+  /** Records for the gateway (bytes to write, connections to close). Flushed after each batch. */
+  readonly out: RingProducer;
+  /** Control messages to and from the gateway (not per packet). */
+  readonly port: MessagePort;
+}
+
+export interface ShardLogic {
+  /**
+   * One inbound record. `ptr`/`len` locate the payload in `wasm.u8`, valid until this returns.
+   * Returns false when the outbound ring is full: the loop waits for space and calls again with
+   * the same record.
+   */
+  record(kind: number, conn: number, ptr: number, len: number): boolean;
+  /** Called when the shard stops (the pool closes). */
+  close?(): void;
+}
+
+/** A shard-logic module's default export. */
+export type ShardLogicFactory = (ctx: ShardContext) => ShardLogic | Promise<ShardLogic>;
