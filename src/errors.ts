@@ -15,6 +15,8 @@ export const ErrorCodes = {
   ERR_CONFIG: 'ERR_CONFIG',
   /** A shard thread ended (crashed, was killed, or failed to start). */
   ERR_SHARD_EXIT: 'ERR_SHARD_EXIT',
+  /** A listener could not open its port. */
+  ERR_LISTEN: 'ERR_LISTEN',
   /** A topic name or filter given to the matcher is invalid. */
   ERR_TOPIC: 'ERR_TOPIC',
 } as const;

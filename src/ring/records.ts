@@ -15,6 +15,12 @@ export const RecordKind = {
   CLOSE: 3,
   /** Inbound: the shard must finish its batch and return (the pool is closing). */
   STOP: 4,
+  /**
+   * Outbound: the shard has forgotten the connection (its answer to an inbound CLOSE). Only now
+   * may the gateway reuse the id: a CLOSE from the shard could cross the gateway's own CLOSE, so
+   * an acknowledgement of its own kind is what makes reuse safe.
+   */
+  CLOSED: 5,
 } as const;
 export type RecordKindNumber = (typeof RecordKind)[keyof typeof RecordKind];
 
@@ -30,4 +36,60 @@ export function tagKind(tag: number): number {
 
 export function tagConnection(tag: number): number {
   return tag & MAX_CONNECTION_ID;
+}
+
+// OPEN payload: what the gateway learnt at CONNECT, then the CONNECT packet itself.
+//
+//   ┌───────┬──────────┬──────────────┬───────────┬─────────────┬────────────────────────┐
+//   │ FLAGS │ ID_LEN   │ CLIENT ID    │ ADDR_LEN  │ REMOTE ADDR │ CONNECT packet bytes   │
+//   │ u8    │ u16 (LE) │ UTF-8        │ u16 (LE)  │ UTF-8       │ (the rest)             │
+//   └───────┴──────────┴──────────────┴───────────┴─────────────┴────────────────────────┘
+//   FLAGS bit 0: the client id was assigned by the broker (MQTT 5: send Assigned Client Identifier).
+
+export const OPEN_ASSIGNED_ID = 1;
+
+export interface OpenInfo {
+  flags: number;
+  clientId: string;
+  remoteAddress: string;
+  /** Offset and length of the CONNECT packet within the buffer given to decodeOpen. */
+  connectOffset: number;
+  connectLength: number;
+}
+
+const utf8 = new TextEncoder();
+
+export function encodeOpen(
+  flags: number,
+  clientId: string,
+  remoteAddress: string,
+  connect: Uint8Array,
+): Uint8Array {
+  const id = utf8.encode(clientId);
+  const addr = utf8.encode(remoteAddress);
+  const out = new Uint8Array(1 + 2 + id.length + 2 + addr.length + connect.length);
+  const dv = new DataView(out.buffer);
+  out[0] = flags;
+  dv.setUint16(1, id.length, true);
+  out.set(id, 3);
+  dv.setUint16(3 + id.length, addr.length, true);
+  out.set(addr, 5 + id.length);
+  out.set(connect, 5 + id.length + addr.length);
+  return out;
+}
+
+export function decodeOpen(bytes: Uint8Array, offset: number, length: number): OpenInfo {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const idLength = dv.getUint16(offset + 1, true);
+  const addrAt = offset + 3 + idLength;
+  const addrLength = dv.getUint16(addrAt, true);
+  const connectOffset = addrAt + 2 + addrLength;
+  return {
+    flags: bytes[offset]!,
+    clientId: buf.toString('utf8', offset + 3, offset + 3 + idLength),
+    remoteAddress: buf.toString('utf8', addrAt + 2, addrAt + 2 + addrLength),
+    connectOffset,
+    connectLength: offset + length - connectOffset,
+  };
 }

@@ -1,0 +1,66 @@
+// One client connection as the gateway sees it, whatever carries it (TCP, TLS, WebSocket): the
+// transport's bytes, the framer, and where its packets go. The gateway never interprets packets
+// after CONNECT: that is the shard's job.
+import { Framer } from './framer.js';
+
+/** What the gateway needs from a transport: the same for node:net/tls sockets and uWS sockets. */
+export interface Transport {
+  readonly remoteAddress: string;
+  /** Queue bytes for the peer (the transport copies or keeps them). False: over its buffer budget. */
+  write(bytes: Uint8Array): boolean;
+  /** Batch the writes until uncork (one syscall per batch on TCP). */
+  cork(): void;
+  uncork(): void;
+  /** Stop / restart reading (backpressure from a full ring). */
+  pause(): void;
+  resume(): void;
+  /** Close after the queued bytes are written. */
+  end(): void;
+  /** Close now. */
+  destroy(): void;
+}
+
+export interface HeldRecord {
+  kind: number;
+  bytes: Uint8Array;
+}
+
+export const ConnState = {
+  /** Connected; the first packet (must be CONNECT) is not complete yet. */
+  AWAIT_CONNECT: 0,
+  /** CONNECT received; the authentication hook is running. Later packets wait. */
+  AUTHENTICATING: 1,
+  /** Assigned to a shard; every packet goes to it. */
+  ROUTED: 2,
+  /** The socket is closed or closing; waiting for the shard to acknowledge (ids are reused after). */
+  CLOSING: 3,
+  /** Gone: the id is free. */
+  CLOSED: 4,
+} as const;
+export type ConnStateValue = (typeof ConnState)[keyof typeof ConnState];
+
+export class Connection {
+  state: ConnStateValue = ConnState.AWAIT_CONNECT;
+  /** The shard that owns the session, once ROUTED, and the generation of that shard's start. */
+  shard = -1;
+  shardGeneration = 0;
+  clientId = '';
+  /** Records that wait, in order: runs that arrived while authenticating or while the ring was full. */
+  readonly held: HeldRecord[] = [];
+  /** A wait for ring space is under way (reads are paused until it ends). */
+  waitingForRing = false;
+  /** The socket ended; a CLOSE went to the shard (when routed). */
+  socketClosed = false;
+  readonly framer: Framer;
+  /** Closes the connection if CONNECT does not arrive in time [MQTT-5.0 4.2] (a DoS guard). */
+  connectTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly transport: Transport,
+    maxPacketSize: number,
+    maxRun: number,
+  ) {
+    this.framer = new Framer(maxPacketSize, maxRun);
+  }
+}

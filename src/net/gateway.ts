@@ -1,0 +1,366 @@
+// The gateway: the main thread's connection table. It frames each connection's bytes, handles
+// the first packet (CONNECT: decode, authenticate, pick the shard by client ID), and from then on
+// moves runs of whole packets to the owning shard's ring and the shard's records back to sockets.
+// It interprets no packet after CONNECT.
+import { randomBytes } from 'node:crypto';
+import { Codec } from '../protocol/codec.js';
+import type { ConnectPacket, ProtocolVersion } from '../protocol/packets.js';
+import { connackReturnCodeV3, ReasonCode } from '../protocol/reason-codes.js';
+import { instantiate } from '../protocol/wasm.js';
+import { encodeOpen, makeTag, OPEN_ASSIGNED_ID, RecordKind, type RecordKindNumber } from '../ring/records.js';
+import { Connection, ConnState, type Transport } from './connection.js';
+import { type ShardLink, ShardPool } from './shard-pool.js';
+
+export interface ConnectInfo {
+  clientId: string;
+  username?: string;
+  password?: Uint8Array;
+  remoteAddress: string;
+  protocolVersion: ProtocolVersion;
+}
+
+/** true: accept; false: refuse as not authorized; or the MQTT 5 reason code to refuse with. */
+export type AuthResult = boolean | { reasonCode: number };
+export type AuthHook = (info: ConnectInfo) => AuthResult | Promise<AuthResult>;
+
+export interface GatewayOptions {
+  shards: number;
+  /** file:// URL of the shard logic module. */
+  logic: string;
+  maxPacketSize: number;
+  /** Seconds a new connection has to send CONNECT. */
+  connectTimeout?: number;
+  authenticate?: AuthHook;
+  memoryBytes?: number;
+  ringCapacity?: number;
+}
+
+const MAX_CONNECTIONS = 0xffffff;
+
+/** FNV-1a over the client ID's UTF-16 code units: stable, cheap, and the same on every start. */
+export function shardOf(clientId: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < clientId.length; i++) {
+    h ^= clientId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % shards;
+}
+
+export class Gateway {
+  readonly pool: ShardPool;
+  private readonly codec: Codec;
+  private readonly connections: Array<Connection | undefined> = [];
+  private readonly freeIds: number[] = [];
+  private readonly dirty = new Set<ShardLink>();
+  private readonly corked = new Set<Connection>();
+  private flushScheduled = false;
+  private readonly maxRun: number;
+
+  constructor(private readonly options: GatewayOptions) {
+    const ringCapacity = options.ringCapacity ?? ringFor(options.maxPacketSize);
+    this.pool = new ShardPool({
+      shards: options.shards,
+      logic: options.logic,
+      memoryBytes: options.memoryBytes ?? 2 * ringCapacity + 64 * 1024 * 1024,
+      ringCapacity,
+      onRecord: (link, kind, conn, offset, len) => this.fromShard(link, kind, conn, offset, len),
+      onBatchEnd: () => this.uncorkAll(),
+    });
+    this.pool.on('exit', (index) => this.shardExited(index));
+    // Records carry at most half a ring; a run of packets is split below that.
+    this.maxRun = (ringCapacity >> 1) - 64;
+    this.codec = new Codec(
+      instantiate({ memoryBytes: Math.max(16 << 20, 2 * options.maxPacketSize + (1 << 20)) }),
+    );
+  }
+
+  start(): Promise<void> {
+    return this.pool.start();
+  }
+
+  get connectionCount(): number {
+    return this.connections.length - this.freeIds.length;
+  }
+
+  /** A transport connected. Returns the connection, or undefined when the table is full. */
+  accept(transport: Transport): Connection | undefined {
+    const id =
+      this.freeIds.pop() ?? (this.connections.length < MAX_CONNECTIONS ? this.connections.length : -1);
+    if (id < 0) {
+      transport.destroy();
+      return undefined;
+    }
+    const conn = new Connection(id, transport, this.options.maxPacketSize, this.maxRun);
+    this.connections[id] = conn;
+    conn.connectTimer = setTimeout(() => transport.destroy(), (this.options.connectTimeout ?? 10) * 1000);
+    conn.connectTimer.unref();
+    return conn;
+  }
+
+  /** Bytes read from a connection. */
+  data(conn: Connection, chunk: Uint8Array): void {
+    if (conn.state >= ConnState.CLOSING) return;
+    const status = conn.framer.push(chunk, (bytes, start, end) => this.run(conn, bytes, start, end));
+    // Framing errors (0x81 length, 0x95 too large): 3.1.1 has no DISCONNECT, 5.0's goes from the
+    // shard once routed; before that the connection is simply closed.
+    if (status !== 0) this.fail(conn);
+  }
+
+  /** The transport closed (either side). */
+  closed(conn: Connection): void {
+    if (conn.socketClosed) return;
+    conn.socketClosed = true;
+    clearTimeout(conn.connectTimer);
+    // Any connection a shard has seen gets a CLOSE, however it ended (client, framing error, the
+    // shard's own CLOSE): the shard must forget it before its id can be reused.
+    const link = conn.shard >= 0 ? this.liveLink(conn) : undefined;
+    conn.state = ConnState.CLOSING;
+    // Held runs still go first: a PUBLISH and DISCONNECT sent just before closing must count.
+    if (link) this.toShard(link, conn, RecordKind.CLOSE, new Uint8Array(0));
+    else this.release(conn);
+  }
+
+  close(): Promise<void> {
+    for (const conn of this.connections) conn?.transport.destroy();
+    return this.pool.close();
+  }
+
+  // ── inbound ──────────────────────────────────────────────────────────────────────────────
+
+  private run(conn: Connection, bytes: Uint8Array, start: number, end: number): void {
+    switch (conn.state) {
+      case ConnState.AWAIT_CONNECT: {
+        const first = bytes.subarray(start, end);
+        const length = packetSize(first);
+        conn.state = ConnState.AUTHENTICATING;
+        // Read nothing more until the hook has decided: a slow hook must not let input pile up.
+        conn.transport.pause();
+        if (length < first.length) conn.held.push({ kind: RecordKind.DATA, bytes: first.slice(length) });
+        void this.connect(conn, first.slice(0, length));
+        return;
+      }
+      case ConnState.AUTHENTICATING:
+        conn.held.push({ kind: RecordKind.DATA, bytes: bytes.slice(start, end) });
+        return;
+      case ConnState.ROUTED: {
+        const link = this.liveLink(conn);
+        if (!link) return; // its shard died: the connection is being closed
+        if (conn.held.length === 0 && this.tryWrite(link, conn, RecordKind.DATA, bytes, start, end)) return;
+        conn.held.push({ kind: RecordKind.DATA, bytes: bytes.slice(start, end) });
+        this.waitForRing(link, conn);
+      }
+    }
+  }
+
+  private async connect(conn: Connection, bytes: Uint8Array): Promise<void> {
+    clearTimeout(conn.connectTimer);
+    const level = protocolLevel(bytes);
+    const result = this.codec.decode(bytes, 4, {
+      fromClient: true,
+      maxPacketSize: this.options.maxPacketSize,
+    });
+    if (result.status !== 'packet' || result.packet.cmd !== 'connect') {
+      // [MQTT-5.0 3.1.0-1] [MQTT-3.1.1 3.1.0-1]: the first packet must be a valid CONNECT.
+      const reasonCode = result.status === 'error' ? result.reasonCode : ReasonCode.PROTOCOL_ERROR;
+      return this.refuse(conn, level === 5 ? 5 : 4, reasonCode);
+    }
+    const packet: ConnectPacket = result.packet;
+    const version = packet.protocolVersion;
+    let clientId = packet.clientId;
+    let flags = 0;
+    if (clientId === '') {
+      // [MQTT-3.1.1 3.1.3-8]: an empty id needs Clean Session 1; 3.1 has no empty ids.
+      if (version === 3 || (version === 4 && !packet.clean)) {
+        return this.refuse(conn, version, ReasonCode.CLIENT_IDENTIFIER_NOT_VALID);
+      }
+      // [MQTT-5.0 3.1.3-6] [MQTT-3.1.1 3.1.3-6]: assign a unique id.
+      clientId = `weir-${randomBytes(9).toString('base64url')}`;
+      flags |= OPEN_ASSIGNED_ID;
+    }
+    const verdict = this.options.authenticate
+      ? await this.options.authenticate({
+          clientId,
+          username: packet.username,
+          password: packet.password,
+          remoteAddress: conn.transport.remoteAddress,
+          protocolVersion: version,
+        })
+      : true;
+    if (conn.state !== ConnState.AUTHENTICATING) return; // closed while the hook ran
+    if (verdict !== true) {
+      return this.refuse(conn, version, verdict === false ? ReasonCode.NOT_AUTHORIZED : verdict.reasonCode);
+    }
+    conn.clientId = clientId;
+    conn.shard = shardOf(clientId, this.pool.size);
+    const link = this.pool.link(conn.shard);
+    if (!link) return this.refuse(conn, version, ReasonCode.SERVER_UNAVAILABLE);
+    conn.shardGeneration = link.generation;
+    conn.state = ConnState.ROUTED;
+    conn.held.unshift({
+      kind: RecordKind.OPEN,
+      bytes: encodeOpen(flags, clientId, conn.transport.remoteAddress, bytes),
+    });
+    this.writeHeld(link, conn);
+    if (conn.held.length > 0) this.waitForRing(link, conn);
+    else conn.transport.resume();
+  }
+
+  /** Refuse a CONNECT: a CONNACK with the reason (when the version has a code for it), then close. */
+  private refuse(conn: Connection, version: ProtocolVersion, reasonCode: number): void {
+    const code = version === 5 ? reasonCode : connackReturnCodeV3(reasonCode);
+    if (code !== undefined) {
+      conn.transport.write(
+        this.codec.encode({ cmd: 'connack', sessionPresent: false, reasonCode: code }, version),
+      );
+    }
+    conn.state = ConnState.CLOSING;
+    conn.transport.end();
+  }
+
+  private fail(conn: Connection): void {
+    conn.state = ConnState.CLOSING;
+    conn.transport.destroy();
+  }
+
+  /** Write a record, or hold it (in order) until the ring has room. */
+  private toShard(link: ShardLink, conn: Connection, kind: RecordKindNumber, bytes: Uint8Array): void {
+    if (conn.held.length === 0 && this.tryWrite(link, conn, kind, bytes, 0, bytes.length)) return;
+    conn.held.push({ kind, bytes });
+    this.waitForRing(link, conn);
+  }
+
+  private tryWrite(
+    link: ShardLink,
+    conn: Connection,
+    kind: number,
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+  ): boolean {
+    const at = link.inbound.reserve(end - start);
+    if (at < 0) return false;
+    link.u8.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), at);
+    link.inbound.commit(makeTag(kind as RecordKindNumber, conn.id), end - start);
+    this.markDirty(link);
+    return true;
+  }
+
+  /** Write held records in order while the ring has room. */
+  private writeHeld(link: ShardLink, conn: Connection): void {
+    while (conn.held.length > 0) {
+      const { kind, bytes } = conn.held[0]!;
+      if (!this.tryWrite(link, conn, kind, bytes, 0, bytes.length)) return;
+      conn.held.shift();
+    }
+  }
+
+  /** Pause reading until the held records are in the ring (backpressure from a busy shard). */
+  private waitForRing(link: ShardLink, conn: Connection): void {
+    if (conn.waitingForRing) return;
+    conn.waitingForRing = true;
+    conn.transport.pause();
+    void (async () => {
+      while (conn.held.length > 0 && link.alive) {
+        link.inbound.flush();
+        await link.inbound.waitForSpace();
+        this.writeHeld(link, conn);
+      }
+      conn.waitingForRing = false;
+      if (conn.state === ConnState.ROUTED) conn.transport.resume();
+    })();
+  }
+
+  /** Publish the rings written this turn once, after every read of the turn: one wake-up per batch. */
+  private markDirty(link: ShardLink): void {
+    this.dirty.add(link);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      for (const l of this.dirty) l.inbound.flush();
+      this.dirty.clear();
+    });
+  }
+
+  private liveLink(conn: Connection): ShardLink | undefined {
+    const link = this.pool.link(conn.shard);
+    return link && link.generation === conn.shardGeneration ? link : undefined;
+  }
+
+  // ── outbound ─────────────────────────────────────────────────────────────────────────────
+
+  private fromShard(link: ShardLink, kind: number, id: number, offset: number, len: number): void {
+    const conn = this.connections[id];
+    if (!conn || conn.shard !== link.index || conn.shardGeneration !== link.generation) return;
+    switch (kind) {
+      case RecordKind.DATA:
+        if (conn.socketClosed) return;
+        if (!this.corked.has(conn)) {
+          conn.transport.cork();
+          this.corked.add(conn);
+        }
+        // A socket write cannot point into the ring: the bytes are reused after this batch.
+        conn.transport.write(Buffer.from(link.u8.subarray(offset, offset + len)));
+        return;
+      case RecordKind.CLOSE:
+        conn.state = ConnState.CLOSING;
+        if (this.corked.delete(conn)) conn.transport.uncork();
+        conn.transport.end();
+        return;
+      case RecordKind.CLOSED:
+        this.release(conn);
+        return;
+    }
+  }
+
+  private uncorkAll(): void {
+    for (const conn of this.corked) conn.transport.uncork();
+    this.corked.clear();
+  }
+
+  private release(conn: Connection): void {
+    if (this.connections[conn.id] !== conn) return;
+    conn.state = ConnState.CLOSED;
+    this.connections[conn.id] = undefined;
+    this.freeIds.push(conn.id);
+  }
+
+  /** A shard died: its connections lose their sessions' thread, so they are closed and forgotten. */
+  private shardExited(index: number): void {
+    for (const conn of this.connections) {
+      if (!conn || conn.shard !== index || conn.state < ConnState.ROUTED) continue;
+      conn.transport.destroy();
+      conn.socketClosed = true;
+      this.release(conn);
+    }
+  }
+}
+
+/** Size of the whole packet at the start of a framed run (the framer guarantees it is complete). */
+function packetSize(run: Uint8Array): number {
+  let value = 0;
+  let i = 1;
+  for (let shift = 0; i < 5; i++, shift += 7) {
+    value += (run[i]! & 0x7f) * 2 ** shift;
+    if ((run[i]! & 0x80) === 0) break;
+  }
+  return i + 1 + value;
+}
+
+/** The Protocol Level byte of a CONNECT (to answer in the client's version), or 0. */
+function protocolLevel(connect: Uint8Array): number {
+  let i = 1;
+  while (i < 5 && (connect[i]! & 0x80) !== 0) i++;
+  const nameAt = i + 1;
+  if (nameAt + 2 > connect.length) return 0;
+  const level = nameAt + 2 + ((connect[nameAt]! << 8) | connect[nameAt + 1]!);
+  return level < connect.length ? connect[level]! : 0;
+}
+
+/** Rings big enough for two of the largest packets, at least 1 MiB. */
+function ringFor(maxPacketSize: number): number {
+  let capacity = 1 << 20;
+  while ((capacity >> 1) - 64 < maxPacketSize + 16) capacity *= 2;
+  return capacity;
+}

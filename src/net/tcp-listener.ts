@@ -1,0 +1,78 @@
+// MQTT over TCP and TLS: adapts node:net / node:tls sockets to the gateway's Transport.
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { WeirError } from '../errors.js';
+import type { Transport } from './connection.js';
+import type { Gateway } from './gateway.js';
+
+class SocketTransport implements Transport {
+  readonly remoteAddress: string;
+  constructor(private readonly socket: Socket) {
+    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+  }
+  write(bytes: Uint8Array): boolean {
+    return this.socket.write(bytes);
+  }
+  cork(): void {
+    this.socket.cork();
+  }
+  uncork(): void {
+    this.socket.uncork();
+  }
+  pause(): void {
+    this.socket.pause();
+  }
+  resume(): void {
+    this.socket.resume();
+  }
+  end(): void {
+    this.socket.end();
+  }
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+export interface TcpListenOptions {
+  host: string;
+  port: number;
+  /** TLS when present (key and cert in PEM). */
+  tls?: TlsOptions;
+}
+
+function serve(gateway: Gateway, socket: Socket): void {
+  // We batch writes ourselves (cork per shard batch), so Nagle would only add delay: with it on,
+  // fan-out stalls on the peer's 40 ms delayed ACK.
+  socket.setNoDelay(true);
+  const conn = gateway.accept(new SocketTransport(socket));
+  if (!conn) return;
+  socket.on('data', (chunk: Buffer) => gateway.data(conn, chunk));
+  socket.on('close', () => gateway.closed(conn));
+  // 'close' always follows 'error'; an error on one socket concerns only that client.
+  socket.on('error', () => {});
+}
+
+/** Listen for MQTT over TCP (or TLS); resolves with the server once it listens. */
+export function listenTcp(gateway: Gateway, options: TcpListenOptions): Promise<Server> {
+  const server = options.tls
+    ? createTlsServer(options.tls, (socket) => serve(gateway, socket))
+    : createTcpServer((socket) => serve(gateway, socket));
+  const what = options.tls ? 'MQTT/TLS' : 'MQTT/TCP';
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const hint =
+        error.code === 'EADDRINUSE'
+          ? `port ${options.port} is in use by another program; choose another port or stop that program`
+          : error.code === 'EACCES'
+            ? `not allowed to listen on port ${options.port}; ports below 1024 need privileges`
+            : error.message;
+      reject(
+        new WeirError(
+          'ERR_LISTEN',
+          `cannot open the ${what} listener on ${options.host}:${options.port}: ${hint}`,
+        ),
+      );
+    });
+    server.listen(options.port, options.host, () => resolve(server));
+  });
+}
