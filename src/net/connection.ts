@@ -47,6 +47,8 @@ export class Connection {
   clientId = '';
   /** Records that wait, in order: runs that arrived while authenticating or while the ring was full. */
   readonly held: HeldRecord[] = [];
+  /** Bytes in `held`: bounded, because a WebSocket cannot pause its reads (uWS has no pause). */
+  heldBytes = 0;
   /** A wait for ring space is under way (reads are paused until it ends). */
   waitingForRing = false;
   /** The socket ended; a CLOSE went to the shard (when routed). */

@@ -56,6 +56,7 @@ export class Gateway {
   private readonly corked = new Set<Connection>();
   private flushScheduled = false;
   private readonly maxRun: number;
+  private readonly heldBudget: number;
 
   constructor(private readonly options: GatewayOptions) {
     const ringCapacity = options.ringCapacity ?? ringFor(options.maxPacketSize);
@@ -70,6 +71,7 @@ export class Gateway {
     this.pool.on('exit', (index) => this.shardExited(index));
     // Records carry at most half a ring; a run of packets is split below that.
     this.maxRun = (ringCapacity >> 1) - 64;
+    this.heldBudget = Math.max(4 << 20, 4 * options.maxPacketSize);
     this.codec = new Codec(
       instantiate({ memoryBytes: Math.max(16 << 20, 2 * options.maxPacketSize + (1 << 20)) }),
     );
@@ -136,19 +138,18 @@ export class Gateway {
         conn.state = ConnState.AUTHENTICATING;
         // Read nothing more until the hook has decided: a slow hook must not let input pile up.
         conn.transport.pause();
-        if (length < first.length) conn.held.push({ kind: RecordKind.DATA, bytes: first.slice(length) });
+        if (length < first.length) this.hold(conn, RecordKind.DATA, first.slice(length));
         void this.connect(conn, first.slice(0, length));
         return;
       }
       case ConnState.AUTHENTICATING:
-        conn.held.push({ kind: RecordKind.DATA, bytes: bytes.slice(start, end) });
+        this.hold(conn, RecordKind.DATA, bytes.slice(start, end));
         return;
       case ConnState.ROUTED: {
         const link = this.liveLink(conn);
         if (!link) return; // its shard died: the connection is being closed
         if (conn.held.length === 0 && this.tryWrite(link, conn, RecordKind.DATA, bytes, start, end)) return;
-        conn.held.push({ kind: RecordKind.DATA, bytes: bytes.slice(start, end) });
-        this.waitForRing(link, conn);
+        if (this.hold(conn, RecordKind.DATA, bytes.slice(start, end))) this.waitForRing(link, conn);
       }
     }
   }
@@ -197,10 +198,9 @@ export class Gateway {
     if (!link) return this.refuse(conn, version, ReasonCode.SERVER_UNAVAILABLE);
     conn.shardGeneration = link.generation;
     conn.state = ConnState.ROUTED;
-    conn.held.unshift({
-      kind: RecordKind.OPEN,
-      bytes: encodeOpen(flags, clientId, conn.transport.remoteAddress, bytes),
-    });
+    const open = encodeOpen(flags, clientId, conn.transport.remoteAddress, bytes);
+    conn.held.unshift({ kind: RecordKind.OPEN, bytes: open });
+    conn.heldBytes += open.length;
     this.writeHeld(link, conn);
     if (conn.held.length > 0) this.waitForRing(link, conn);
     else conn.transport.resume();
@@ -220,6 +220,8 @@ export class Gateway {
 
   private fail(conn: Connection): void {
     conn.state = ConnState.CLOSING;
+    conn.held.length = 0;
+    conn.heldBytes = 0;
     conn.transport.destroy();
   }
 
@@ -227,7 +229,23 @@ export class Gateway {
   private toShard(link: ShardLink, conn: Connection, kind: RecordKindNumber, bytes: Uint8Array): void {
     if (conn.held.length === 0 && this.tryWrite(link, conn, kind, bytes, 0, bytes.length)) return;
     conn.held.push({ kind, bytes });
+    conn.heldBytes += bytes.length;
     this.waitForRing(link, conn);
+  }
+
+  /**
+   * Keep a run until it can go to the shard. A client whose held input passes the budget is
+   * flooding faster than its shard can take (TCP pauses long before that; WebSocket cannot):
+   * it is disconnected rather than allowed to grow the gateway's memory. False when it was.
+   */
+  private hold(conn: Connection, kind: number, bytes: Uint8Array): boolean {
+    conn.heldBytes += bytes.length;
+    if (conn.heldBytes > this.heldBudget) {
+      this.fail(conn);
+      return false;
+    }
+    conn.held.push({ kind, bytes });
+    return true;
   }
 
   private tryWrite(
@@ -252,6 +270,7 @@ export class Gateway {
       const { kind, bytes } = conn.held[0]!;
       if (!this.tryWrite(link, conn, kind, bytes, 0, bytes.length)) return;
       conn.held.shift();
+      conn.heldBytes -= bytes.length;
     }
   }
 
