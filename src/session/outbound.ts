@@ -1,0 +1,161 @@
+// A session's outbound QoS 1/2 messages: those in flight (sent, awaiting their acks) and those
+// queued behind them. Pure state: the handlers decide what to send from what this returns.
+//
+// Flow of one message, by QoS (the states of OutboundState):
+//   QoS 1: send PUBLISH ─► AWAIT_PUBACK ──PUBACK──► done
+//   QoS 2: send PUBLISH ─► AWAIT_PUBREC ──PUBREC──► send PUBREL ─► AWAIT_PUBCOMP ──PUBCOMP──► done
+// The number in flight is bounded by the client's Receive Maximum [MQTT-5.0 4.9.0-2] and our
+// own maxInflight; the queue by maxQueued, past which the oldest QoS 0 messages are dropped first
+// and then new ones are refused (the caller counts and reports what it dropped).
+import { PacketIds } from './packet-ids.js';
+
+export const OutboundState = {
+  AWAIT_PUBACK: 1,
+  AWAIT_PUBREC: 2,
+  AWAIT_PUBCOMP: 3,
+} as const;
+export type OutboundStateValue = (typeof OutboundState)[keyof typeof OutboundState];
+
+/** What the session keeps of a message: opaque to this module (the shard keeps encoded bytes). */
+export interface OutboundMessage {
+  qos: 0 | 1 | 2;
+}
+
+export interface Inflight<M extends OutboundMessage> {
+  id: number;
+  state: OutboundStateValue;
+  message: M;
+}
+
+export const AckResult = {
+  /** The flow advanced or completed. */
+  OK: 0,
+  /** No flow has this identifier (MQTT 5: 0x92 Packet Identifier not found, for PUBREL/PUBCOMP). */
+  UNKNOWN_ID: 1,
+  /** The identifier is in flight, but this ack does not fit its state (a protocol error). */
+  WRONG_STATE: 2,
+} as const;
+export type AckResultValue = (typeof AckResult)[keyof typeof AckResult];
+
+export class Outbound<M extends OutboundMessage> {
+  private readonly ids = new PacketIds();
+  /** In flight, in the order sent: re-sent in this order on reconnect [MQTT-5.0 4.4.0-1]. */
+  private readonly flights = new Map<number, Inflight<M>>();
+  private readonly queue: M[] = [];
+  private queueHead = 0;
+  /** min(client's Receive Maximum, our maxInflight); changes at every CONNECT. */
+  window: number;
+
+  constructor(
+    window: number,
+    private readonly maxQueued: number,
+  ) {
+    this.window = window;
+  }
+
+  get inflightCount(): number {
+    return this.flights.size;
+  }
+
+  get queuedCount(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /** Room for one more QoS 1/2 message in flight now. */
+  get canSend(): boolean {
+    return this.flights.size < this.window;
+  }
+
+  /** Start the flow of a QoS 1/2 message: its packet identifier, or 0 when none is free. */
+  send(message: M): number {
+    const id = this.ids.alloc();
+    if (id === 0) return 0;
+    const state = message.qos === 1 ? OutboundState.AWAIT_PUBACK : OutboundState.AWAIT_PUBREC;
+    this.flights.set(id, { id, state, message });
+    return id;
+  }
+
+  /**
+   * Keep a message for later (window full, or the client is offline). False when the queue is
+   * full and nothing older could make room: the caller drops the message and counts it.
+   */
+  enqueue(message: M): boolean {
+    if (this.queuedCount >= this.maxQueued && !this.dropOldestQos0()) return false;
+    this.queue.push(message);
+    return true;
+  }
+
+  /** The next queued message, removed from the queue; undefined when empty. */
+  dequeue(): M | undefined {
+    if (this.queueHead === this.queue.length) return undefined;
+    const m = this.queue[this.queueHead]!;
+    this.queue[this.queueHead++] = undefined as unknown as M;
+    // Compact now and then, so a long-lived queue does not keep its consumed head alive.
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+    return m;
+  }
+
+  puback(id: number): AckResultValue {
+    return this.finish(id, OutboundState.AWAIT_PUBACK);
+  }
+
+  /** PUBREC: the flow moves to AWAIT_PUBCOMP (the caller sends PUBREL). */
+  pubrec(id: number): AckResultValue {
+    const f = this.flights.get(id);
+    if (!f) return AckResult.UNKNOWN_ID;
+    // A repeated PUBREC (after a reconnect) is answered with PUBREL again [MQTT-5.0 4.3.3-4].
+    if (f.state === OutboundState.AWAIT_PUBCOMP) return AckResult.OK;
+    if (f.state !== OutboundState.AWAIT_PUBREC) return AckResult.WRONG_STATE;
+    f.state = OutboundState.AWAIT_PUBCOMP;
+    return AckResult.OK;
+  }
+
+  pubcomp(id: number): AckResultValue {
+    return this.finish(id, OutboundState.AWAIT_PUBCOMP);
+  }
+
+  /**
+   * A PUBREC with a failure reason code (>= 0x80) ends a QoS 2 flow at once: the message counts
+   * as acknowledged, is never re-sent, and no PUBREL follows [MQTT-5.0 4.4.0-2] [MQTT-5.0 4.3.3-4].
+   */
+  abandon(id: number): AckResultValue {
+    if (!this.flights.has(id)) return AckResult.UNKNOWN_ID;
+    this.flights.delete(id);
+    this.ids.free(id);
+    return AckResult.OK;
+  }
+
+  /** The flows to resume on reconnect, in the order they were first sent. */
+  inflight(): IterableIterator<Inflight<M>> {
+    return this.flights.values();
+  }
+
+  /** Restore a flow from the store (a session that survived a restart). */
+  restore(id: number, state: OutboundStateValue, message: M): boolean {
+    if (!this.ids.take(id)) return false;
+    this.flights.set(id, { id, state, message });
+    return true;
+  }
+
+  private finish(id: number, expected: OutboundStateValue): AckResultValue {
+    const f = this.flights.get(id);
+    if (!f) return AckResult.UNKNOWN_ID;
+    if (f.state !== expected) return AckResult.WRONG_STATE;
+    this.flights.delete(id);
+    this.ids.free(id);
+    return AckResult.OK;
+  }
+
+  private dropOldestQos0(): boolean {
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      if (this.queue[i]!.qos === 0) {
+        this.queue.splice(i, 1);
+        return true;
+      }
+    }
+    return false;
+  }
+}
