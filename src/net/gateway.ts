@@ -27,6 +27,8 @@ export interface GatewayOptions {
   shards: number;
   /** file:// URL of the shard logic module. */
   logic: string;
+  /** Given to every shard's logic (the MQTT limits). */
+  shardSettings?: unknown;
   maxPacketSize: number;
   /** Seconds a new connection has to send CONNECT. */
   connectTimeout?: number;
@@ -63,6 +65,7 @@ export class Gateway {
     this.pool = new ShardPool({
       shards: options.shards,
       logic: options.logic,
+      settings: options.shardSettings,
       memoryBytes: options.memoryBytes ?? 2 * ringCapacity + 64 * 1024 * 1024,
       ringCapacity,
       onRecord: (link, kind, conn, offset, len) => this.fromShard(link, kind, conn, offset, len),

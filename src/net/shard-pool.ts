@@ -18,6 +18,8 @@ export interface ShardPoolOptions {
   shards: number;
   /** file:// URL of the shard logic module (default export: ShardLogicFactory). */
   logic: string;
+  /** Given to every shard's logic as ShardContext.settings. */
+  settings?: unknown;
   /** WASM memory per shard (bytes). */
   memoryBytes?: number;
   /** DATA bytes of each ring (power of two). */
@@ -63,7 +65,7 @@ export class ShardPool extends EventEmitter<Events> {
 
   constructor(options: ShardPoolOptions) {
     super();
-    this.options = { memoryBytes: 64 * MiB, ringCapacity: 4 * MiB, restart: true, ...options };
+    this.options = { memoryBytes: 64 * MiB, ringCapacity: 4 * MiB, restart: true, settings: {}, ...options };
     this.links = new Array(options.shards).fill(undefined);
     this.generations = new Array(options.shards).fill(0);
     // A pool of its own: long-running shard tasks would starve any other task queued on it.
@@ -122,6 +124,7 @@ export class ShardPool extends EventEmitter<Events> {
       memory,
       ringCapacity: this.options.ringCapacity,
       logic: this.options.logic,
+      settings: this.options.settings,
       port: port2,
     };
     let wasReady = false;

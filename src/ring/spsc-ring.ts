@@ -196,6 +196,12 @@ export class RingProducer extends RingEnd {
     return (this.head - this.cachedTail) >>> 0;
   }
 
+  /** Bytes of DATA free, refreshing the view of the consumer's progress. */
+  get free(): number {
+    this.cachedTail = Atomics.load(this.i32, this.tailIndex) >>> 0;
+    return this.capacity - this.used;
+  }
+
   /**
    * Resolves when the consumer has released space since the last failed reserve. Never blocks
    * the thread (the main thread must keep serving other sockets).

@@ -14,6 +14,8 @@ export interface ShardContext {
   readonly out: RingProducer;
   /** Control messages to and from the gateway (not per packet). */
   readonly port: MessagePort;
+  /** What the gateway passed for the logic (e.g. the MQTT limits); opaque to the plumbing. */
+  readonly settings: unknown;
 }
 
 export interface ShardLogic {

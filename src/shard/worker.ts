@@ -17,6 +17,8 @@ export interface ShardInit {
   ringCapacity: number;
   /** file:// URL of the module whose default export is the ShardLogicFactory. */
   logic: string;
+  /** Passed to the logic as ShardContext.settings (structured-cloned). */
+  settings: unknown;
   port: MessagePort;
 }
 
@@ -43,7 +45,7 @@ export default async function shardMain(init: ShardInit): Promise<string> {
   const inbound = new RingConsumer(inboundRef);
   const out = new RingProducer(outboundRef);
   const factory = (await import(init.logic)).default as ShardLogicFactory;
-  const logic = await factory({ index: init.index, wasm, out, port: init.port });
+  const logic = await factory({ index: init.index, wasm, out, port: init.port, settings: init.settings });
   const ready: ShardReady = {
     type: 'ready',
     index: init.index,

@@ -1,0 +1,139 @@
+// The composition root: configuration → the gateway and its shards → the listeners. This is
+// what `createBroker` (the library) and bin/weir.js (the CLI) both run.
+
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { type ConfigSources, resolveConfig, type WeirConfig } from './config.js';
+import { WeirError } from './errors.js';
+import { type AuthHook, Gateway } from './net/gateway.js';
+import { listenTcp } from './net/tcp-listener.js';
+import { listenWs, type WsListener } from './net/ws-listener.js';
+import type { ShardConfig } from './shard/mqtt-shard.js';
+
+export interface BrokerOptions extends Partial<WeirConfig> {
+  /** Decides at CONNECT, in the main thread; may be async. */
+  authenticate?: AuthHook;
+  /** WASM memory per shard in bytes (default 256 MiB, reserved virtually, committed as used). */
+  shardMemoryBytes?: number;
+}
+
+export interface BrokerPorts {
+  tcp?: number;
+  tls?: number;
+  ws?: number;
+  wss?: number;
+}
+
+const SHARD_MEMORY = 256 * 1024 * 1024;
+
+export class Broker {
+  readonly config: WeirConfig;
+  private gateway: Gateway | undefined;
+  private readonly servers: Server[] = [];
+  private readonly wsListeners: WsListener[] = [];
+  readonly ports: BrokerPorts = {};
+
+  constructor(
+    config: WeirConfig,
+    private readonly options: Pick<BrokerOptions, 'authenticate' | 'shardMemoryBytes'> = {},
+  ) {
+    this.config = config;
+  }
+
+  /** Start the shards and open every listener whose port is not 0. */
+  async listen(): Promise<void> {
+    const c = this.config;
+    const shardSettings: ShardConfig = {
+      maxPacketSize: c.maxPacketSize,
+      receiveMaximum: c.receiveMaximum,
+      maxInflight: c.maxInflight,
+      maxQueued: c.maxQueued,
+      keepAliveMin: c.keepAliveMin,
+      keepAliveMax: c.keepAliveMax,
+    };
+    this.gateway = new Gateway({
+      shards: c.shards,
+      logic: new URL('./shard/mqtt-logic.js', import.meta.url).href,
+      shardSettings,
+      maxPacketSize: c.maxPacketSize,
+      authenticate: this.options.authenticate,
+      memoryBytes: this.options.shardMemoryBytes ?? SHARD_MEMORY,
+    });
+    await this.gateway.start();
+    try {
+      await this.openListeners();
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  private async openListeners(): Promise<void> {
+    const c = this.config;
+    const gateway = this.gateway!;
+    if (c.port) this.ports.tcp = this.track(await listenTcp(gateway, { host: c.host, port: c.port }));
+    if (c.tlsPort) {
+      const tls = {
+        cert: readPem(c.cert, 'certificate (--cert)'),
+        key: readPem(c.key, 'private key (--key)'),
+      };
+      this.ports.tls = this.track(await listenTcp(gateway, { host: c.host, port: c.tlsPort, tls }));
+    }
+    if (c.wsPort) {
+      const ws = await listenWs(gateway, { host: c.host, port: c.wsPort, maxPacketSize: c.maxPacketSize });
+      this.wsListeners.push(ws);
+      this.ports.ws = ws.port;
+    }
+    if (c.wssPort) {
+      readPem(c.cert, 'certificate (--cert)');
+      readPem(c.key, 'private key (--key)');
+      const wss = await listenWs(gateway, {
+        host: c.host,
+        port: c.wssPort,
+        maxPacketSize: c.maxPacketSize,
+        tls: { cert: c.cert, key: c.key },
+      });
+      this.wsListeners.push(wss);
+      this.ports.wss = wss.port;
+    }
+  }
+
+  private track(server: Server): number {
+    this.servers.push(server);
+    return (server.address() as { port: number }).port;
+  }
+
+  /** Live connections across all listeners. */
+  get connections(): number {
+    return this.gateway?.connectionCount ?? 0;
+  }
+
+  /** Stop listening, close every connection, stop the shards. */
+  async close(): Promise<void> {
+    for (const server of this.servers.splice(0)) server.close();
+    for (const ws of this.wsListeners.splice(0)) ws.close();
+    const gateway = this.gateway;
+    this.gateway = undefined;
+    if (gateway) await gateway.close();
+  }
+}
+
+function readPem(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new WeirError('ERR_CONFIG', `cannot read the TLS ${what} at ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Create a broker from options (the same names as the configuration, in camelCase), applied over
+ * the defaults and any WEIR_* environment variables given in `sources`.
+ */
+export function createBroker(
+  options: BrokerOptions = {},
+  sources: Omit<ConfigSources, 'overrides'> = {},
+): Broker {
+  const { authenticate, shardMemoryBytes, ...overrides } = options;
+  return new Broker(resolveConfig({ ...sources, overrides }), { authenticate, shardMemoryBytes });
+}

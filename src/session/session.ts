@@ -1,0 +1,68 @@
+// A session: what the broker keeps for one client ID across connections (MQTT 5.0 §4.1):
+// subscriptions, QoS flows in both directions, queued messages, the will, and its expiry.
+// Owned by the shard its client ID hashes to; a connection (Channel) attaches to it.
+import type { QoS } from '../protocol/packets.js';
+import { Outbound } from './outbound.js';
+
+/** A message kept for later delivery: the publisher's PUBLISH bytes, re-encoded per subscriber. */
+export interface StoredMessage {
+  /** The PUBLISH packet as received (any properties intact). */
+  bytes: Uint8Array;
+  /** The protocol level of the bytes (3, 4 or 5). */
+  version: 3 | 4 | 5;
+  /** QoS of this delivery: min(published, granted). */
+  qos: QoS;
+  /** RETAIN flag to send. */
+  retain: boolean;
+  /** Subscription identifiers of the matching subscriptions (MQTT 5). */
+  subIds: number[];
+  /** Absolute expiry (ms since epoch) from the Message Expiry Interval, or 0 for none. */
+  expiresAt: number;
+}
+
+export interface SubscriptionOptions {
+  qos: QoS;
+  nl: boolean;
+  rap: boolean;
+  rh: 0 | 1 | 2;
+  subId: number;
+  /** Shared subscription group, or null. */
+  group: string | null;
+}
+
+export interface WillMessage {
+  /** The will as a PUBLISH packet, encoded at CONNECT for the session's protocol level. */
+  bytes: Uint8Array;
+  version: 3 | 4 | 5;
+  /** Seconds to wait after the connection ends (MQTT 5 Will Delay Interval). */
+  delay: number;
+}
+
+export class Session {
+  /** Subscriptions by their full filter (with any $share prefix), as the client sent it. */
+  readonly subscriptions = new Map<string, { filter: string; options: SubscriptionOptions }>();
+  readonly outbound: Outbound<StoredMessage>;
+  /** Inbound QoS 2 packet ids received and not yet released by PUBREL [MQTT-5.0 4.3.3-10]. */
+  readonly inboundQos2 = new Set<number>();
+  /** The connection attached to this session, if any (its gateway connection id). */
+  conn = -1;
+  /** Seconds the session outlives its connection (0: ends with it; 0xFFFFFFFF: never). */
+  expiryInterval = 0;
+  will: WillMessage | null = null;
+  /** Bumped at every attach/detach, so deferred work (will delay, expiry) can tell it is stale. */
+  epoch = 0;
+
+  constructor(
+    readonly clientId: string,
+    /** The handle of this session's entries in the shard's subscription index. */
+    readonly handle: number,
+    window: number,
+    maxQueued: number,
+  ) {
+    this.outbound = new Outbound<StoredMessage>(window, maxQueued);
+  }
+
+  get online(): boolean {
+    return this.conn >= 0;
+  }
+}

@@ -1,0 +1,33 @@
+// A connection's protocol state inside its shard: the negotiated limits and what is needed to
+// enforce them. The session (what outlives the connection) is separate.
+import type { ProtocolVersion } from '../protocol/packets.js';
+import type { Session } from '../session/session.js';
+import type { WheelEntry } from '../session/timer-wheel.js';
+
+export const ChannelState = {
+  /** CONNACK sent; packets flow. */
+  CONNECTED: 1,
+  /** The shard asked the gateway to close it; packets still in the pipe are ignored. */
+  CLOSING: 2,
+} as const;
+export type ChannelStateValue = (typeof ChannelState)[keyof typeof ChannelState];
+
+export class Channel implements WheelEntry {
+  state: ChannelStateValue = ChannelState.CONNECTED;
+  /** Keep-alive deadline (wheel seconds); lazily pushed back by `lastSeen`. */
+  deadline = 0;
+  /** Wheel seconds when the last packet arrived. */
+  lastSeen = 0;
+  /** Keep-alive in force (seconds, 0 = none). */
+  keepAlive = 0;
+  /** The client's Maximum Packet Size (MQTT 5), or the protocol maximum. */
+  maxPacketSize = 268_435_460;
+  /** A DISCONNECT with reason 0x00 arrived: the will must not be published [MQTT-5.0 3.1.2-10]. */
+  disconnected = false;
+
+  constructor(
+    readonly conn: number,
+    readonly version: ProtocolVersion,
+    readonly session: Session,
+  ) {}
+}

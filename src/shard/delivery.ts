@@ -1,0 +1,202 @@
+// Delivering a PUBLISH: the one the codec decoded last (from a client, a will, or the HTTP API).
+// It is matched once against the shard's index; overlapping subscriptions of a session merge into
+// one copy with the highest QoS and all their subscription identifiers [MQTT-5.0 3.3.4-3]
+// [MQTT-5.0 3.3.4-4]; each shared group gets exactly one copy (MQTT 5.0 §4.8.2); each copy is
+// encoded by WASM straight into the outbound ring, or kept in the session when it cannot go now.
+import type { ForwardOptions } from '../protocol/codec.js';
+import type { QoS } from '../protocol/packets.js';
+import type { Session, StoredMessage } from '../session/session.js';
+import { ChannelState } from './channel.js';
+import type { MqttShard } from './mqtt-shard.js';
+import { WriteResult } from './output.js';
+
+const subIdLists: number[][] = [];
+/** Round-robin position per shared group id. */
+const groupTurn = new Map<number, number>();
+
+export interface PublishInfo {
+  /** The publisher's session (No Local), or null for wills and the HTTP API. */
+  from: Session | null;
+  /** The message's QoS and RETAIN flag as published. */
+  qos: QoS;
+  retain: boolean;
+  /** The publisher's protocol level: the level of the decoded bytes. */
+  version: 3 | 4 | 5;
+  /** The raw PUBLISH bytes, needed only if some copy must be stored (copied lazily). */
+  bytes: () => Uint8Array;
+  /** Absolute expiry in ms, or 0. */
+  expiresAt: number;
+}
+
+/** Route the codec's current PUBLISH to every matching session. Returns how many matched. */
+export function deliverCurrent(shard: MqttShard, info: PublishInfo): number {
+  const { index, codec } = shard;
+  const view = codec.view;
+  if (index.matchAt(view.topicPtr, view.topicLen) === 0) return 0;
+  const n = index.dedupeByHandle(subIdLists);
+  let stored: Uint8Array | undefined;
+  const bytes = () => {
+    stored ??= info.bytes();
+    return stored;
+  };
+  let matched = 0;
+  for (let i = 0; i < n; ) {
+    const group = index.groupIdAt(i);
+    if (group === 0) {
+      if (deliverTo(shard, info, i, bytes)) matched++;
+      i++;
+      continue;
+    }
+    // A shared group's members are contiguous (sorted by group): pick one, round robin,
+    // preferring a member that is online.
+    let end = i;
+    while (end < n && index.groupIdAt(end) === group) end++;
+    const turn = groupTurn.get(group) ?? 0;
+    let pick = i + (turn % (end - i));
+    for (let k = 0; k < end - i; k++) {
+      const j = i + ((turn + k) % (end - i));
+      if (shard.byHandle[index.handleAt(j)]?.online) {
+        pick = j;
+        break;
+      }
+    }
+    groupTurn.set(group, turn + 1);
+    if (deliverTo(shard, info, pick, bytes)) matched++;
+    i = end;
+  }
+  return matched;
+}
+
+function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: () => Uint8Array): boolean {
+  const { index } = shard;
+  const session = shard.byHandle[index.handleAt(i)];
+  if (!session) return false;
+  const options = index.optionsAt(i);
+  // No Local: not to the publisher's own subscriptions [MQTT-5.0 3.8.3-3].
+  if ((options & 4) !== 0 && session === info.from) return false;
+  const qos = Math.min(info.qos, options & 3) as QoS;
+  // Retain As Published keeps the flag; otherwise it is 0 on normal delivery [MQTT-5.0 3.3.1-12].
+  const retain = (options & 8) !== 0 ? info.retain : false;
+  const subIds = subIdLists[i] ?? [];
+  const ch = session.online ? shard.channels.get(session.conn) : undefined;
+  if (ch && ch.state === ChannelState.CONNECTED) {
+    if (qos === 0) {
+      const r = shard.output.forward(
+        ch.conn,
+        ch.version,
+        { qos, retain, subscriptionIdentifiers: subIds },
+        ch.maxPacketSize,
+      );
+      if (r === WriteResult.FULL) shard.stats.dropped++;
+      else if (r === WriteResult.OK) shard.stats.messagesOut++;
+      return true;
+    }
+    if (session.outbound.canSend && session.outbound.queuedCount === 0) {
+      const message = store(info, qos, retain, subIds, bytes);
+      const packetId = session.outbound.send(message);
+      if (packetId !== 0) {
+        const r = shard.output.forward(
+          ch.conn,
+          ch.version,
+          { qos, packetId, retain, subscriptionIdentifiers: subIds },
+          ch.maxPacketSize,
+        );
+        if (r === WriteResult.OK) {
+          shard.stats.messagesOut++;
+          return true;
+        }
+        // Not sent: give the identifier back. Too large for this client: dropped [MQTT-5.0
+        // 3.1.2-25]. Ring full: queued, and sent when the gateway has drained the ring.
+        session.outbound.abandon(packetId);
+        if (r === WriteResult.TOO_LARGE) return true;
+        shard.pendingDrain.add(session);
+      }
+    }
+  } else if (qos === 0) {
+    return true; // QoS 0 is not kept for offline sessions
+  }
+  if (!session.outbound.enqueue(store(info, qos, retain, subIds, bytes))) shard.stats.dropped++;
+  return true;
+}
+
+function store(
+  info: PublishInfo,
+  qos: QoS,
+  retain: boolean,
+  subIds: number[],
+  bytes: () => Uint8Array,
+): StoredMessage {
+  return {
+    bytes: bytes(),
+    version: info.version,
+    qos,
+    retain,
+    subIds: subIds.slice(),
+    expiresAt: info.expiresAt,
+  };
+}
+
+/**
+ * Send a stored message on a session's connection (resend with DUP, or from the queue). The
+ * codec's record is overwritten: never call this during the fan-out of another PUBLISH.
+ */
+export function sendStored(
+  shard: MqttShard,
+  session: Session,
+  m: StoredMessage,
+  packetId: number,
+  dup: boolean,
+): boolean {
+  const ch = shard.channels.get(session.conn);
+  if (!ch || !shard.decodeStored(m.bytes, m.version)) return false;
+  const options: ForwardOptions = {
+    qos: m.qos,
+    packetId,
+    dup,
+    retain: m.retain,
+    subscriptionIdentifiers: m.subIds,
+  };
+  if (m.expiresAt > 0) {
+    // Forward the remaining lifetime [MQTT-5.0 3.3.2-6].
+    options.messageExpiry = Math.max(0, Math.ceil((m.expiresAt - Date.now()) / 1000));
+  }
+  return shard.output.forward(ch.conn, ch.version, options, ch.maxPacketSize) === WriteResult.OK;
+}
+
+/**
+ * Fill the session's window from its queue; expired messages are dropped [MQTT-5.0 3.3.2-5].
+ * Stops when the ring lacks room, leaving the session marked for the next drain.
+ */
+export function drainQueue(shard: MqttShard, session: Session): void {
+  shard.pendingDrain.delete(session);
+  while (session.outbound.canSend && session.online && session.outbound.queuedCount > 0) {
+    if (!shard.output.hasRoom(shard.config.maxPacketSize)) {
+      shard.pendingDrain.add(session);
+      return;
+    }
+    const m = session.outbound.dequeue()!;
+    if (m.expiresAt > 0 && m.expiresAt <= Date.now()) continue;
+    const id = m.qos === 0 ? 0 : session.outbound.send(m);
+    if (m.qos !== 0 && id === 0) return;
+    sendStored(shard, session, m, id, false);
+  }
+}
+
+/** Deliver a stored message (a retained one, at SUBSCRIBE) to a session: now, or queued. */
+export function deliverStored(shard: MqttShard, session: Session, m: StoredMessage): void {
+  if (m.qos === 0) {
+    sendStored(shard, session, m, 0, false);
+    return;
+  }
+  if (
+    session.outbound.canSend &&
+    session.outbound.queuedCount === 0 &&
+    shard.output.hasRoom(m.bytes.length + 256)
+  ) {
+    const id = session.outbound.send(m);
+    if (id !== 0 && sendStored(shard, session, m, id, false)) return;
+    if (id !== 0) session.outbound.abandon(id);
+  }
+  if (session.outbound.enqueue(m)) shard.pendingDrain.add(session);
+  else shard.stats.dropped++;
+}

@@ -1,0 +1,25 @@
+// UNSUBSCRIBE: remove each filter; UNSUBACK says per filter whether it existed (MQTT 5).
+import type { UnsubscribePacket } from '../../protocol/packets.js';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import type { Channel } from '../channel.js';
+import type { MqttShard } from '../mqtt-shard.js';
+
+export function handleUnsubscribe(shard: MqttShard, ch: Channel): void {
+  const packet = shard.codec.readPacket() as UnsubscribePacket;
+  const session = ch.session;
+  const granted: number[] = [];
+  for (const topic of packet.unsubscriptions) {
+    const sub = session.subscriptions.get(topic);
+    if (sub) {
+      session.subscriptions.delete(topic);
+      shard.index.remove(sub.filter, session.handle, sub.options.group);
+    }
+    granted.push(sub ? ReasonCode.SUCCESS : ReasonCode.NO_SUBSCRIPTION_EXISTED);
+  }
+  // [MQTT-5.0 3.10.4-5] UNSUBACK answers even filters that matched nothing.
+  const unsuback =
+    ch.version === 5
+      ? { cmd: 'unsuback' as const, messageId: packet.messageId, granted }
+      : { cmd: 'unsuback' as const, messageId: packet.messageId };
+  shard.output.packet(ch.conn, unsuback, ch.version);
+}

@@ -1,0 +1,220 @@
+// The MQTT logic of one shard: the sessions whose client IDs hash here, their connections, the
+// shard's subscription index and retained messages. It receives whole packets from the gateway
+// (records in the inbound ring), decodes them in place with the WASM codec, dispatches them to the
+// handlers, and writes its packets into the outbound ring.
+import { Codec } from '../protocol/codec.js';
+import { PacketType, type ProtocolVersion } from '../protocol/packets.js';
+import { ReasonCode } from '../protocol/reason-codes.js';
+import { SubscriptionIndex } from '../protocol/topic.js';
+import { RecordKind } from '../ring/records.js';
+import type { Session } from '../session/session.js';
+import { TimerWheel, type WheelEntry } from '../session/timer-wheel.js';
+import { Channel, ChannelState } from './channel.js';
+import { drainQueue } from './delivery.js';
+import { connectionLost } from './handlers/close.js';
+import { handleOpen } from './handlers/connect.js';
+import { dispatch } from './handlers/index.js';
+import { publishWill } from './handlers/will.js';
+import type { ShardContext, ShardLogic } from './logic.js';
+import { Output } from './output.js';
+import { RetainStore } from './retain.js';
+
+/** The limits a shard enforces (a subset of the broker's configuration). */
+export interface ShardConfig {
+  maxPacketSize: number;
+  receiveMaximum: number;
+  maxInflight: number;
+  maxQueued: number;
+  keepAliveMin: number;
+  keepAliveMax: number;
+}
+
+/** Deferred work in the wheel besides keep-alive: a will delay or a session expiry. */
+export interface SessionTimer extends WheelEntry {
+  kind: 'will' | 'expiry';
+  session: Session;
+  epoch: number;
+}
+
+export class MqttShard implements ShardLogic {
+  readonly codec: Codec;
+  readonly index: SubscriptionIndex;
+  readonly output: Output;
+  readonly retained: RetainStore;
+  readonly channels = new Map<number, Channel>();
+  readonly sessions = new Map<string, Session>();
+  /** Sessions by their handle in the subscription index. */
+  readonly byHandle: Array<Session | undefined> = [];
+  private readonly freeHandles: number[] = [];
+  readonly wheel: TimerWheel<Channel | SessionTimer>;
+  /** Sessions with queued messages waiting for room in the outbound ring. */
+  readonly pendingDrain = new Set<Session>();
+  /** Bytes of output that must fit before the next packet is handled. */
+  private readonly headroom: number;
+  /** How far into the current DATA record packets were handled, when output filled up. */
+  private resumeAt = 0;
+  private readonly tick: NodeJS.Timeout;
+  /** A staging region for re-decoding stored messages (wills, queued, retained). */
+  readonly staging: { ptr: number; cap: number };
+  readonly stats = { messagesIn: 0, messagesOut: 0, dropped: 0 };
+  /** Where the packet being handled lies in WASM memory (the codec's record has its fields). */
+  packetPtr = 0;
+  packetLen = 0;
+
+  constructor(
+    readonly ctx: ShardContext,
+    readonly config: ShardConfig,
+  ) {
+    this.codec = new Codec(ctx.wasm);
+    this.index = new SubscriptionIndex(ctx.wasm);
+    this.output = new Output(ctx.out, this.codec);
+    this.retained = new RetainStore(ctx.wasm);
+    this.wheel = new TimerWheel(this.nowSeconds());
+    this.headroom = Math.min(config.maxPacketSize + 1024, ctx.out.maxPayload);
+    this.staging = {
+      ptr: ctx.wasm.reserve(config.maxPacketSize, 'the shard staging region'),
+      cap: config.maxPacketSize,
+    };
+    this.tick = setInterval(() => this.onTick(), 1000);
+    this.tick.unref();
+  }
+
+  nowSeconds(): number {
+    return Math.floor(performance.timeOrigin / 1000 + performance.now() / 1000);
+  }
+
+  record(kind: number, conn: number, ptr: number, len: number): boolean {
+    if (this.pendingDrain.size > 0) this.drainPending();
+    switch (kind) {
+      case RecordKind.OPEN:
+        if (!this.output.hasRoom(this.headroom)) return false;
+        handleOpen(this, conn, ptr, len);
+        return true;
+      case RecordKind.DATA:
+        return this.data(conn, ptr, len);
+      case RecordKind.CLOSE: {
+        if (!this.output.hasRoom(this.headroom)) return false;
+        const ch = this.channels.get(conn);
+        if (ch) connectionLost(this, ch);
+        return this.output.closed(conn);
+      }
+      default:
+        return true;
+    }
+  }
+
+  close(): void {
+    clearInterval(this.tick);
+  }
+
+  /** Handle the packets of one record, pausing between packets when output is short of room. */
+  private data(conn: number, ptr: number, len: number): boolean {
+    const ch = this.channels.get(conn);
+    if (!ch || ch.state !== ChannelState.CONNECTED) return true;
+    ch.lastSeen = this.nowSeconds();
+    let at = this.resumeAt;
+    const options = { fromClient: true, maxPacketSize: this.config.maxPacketSize, validatePayloadUtf8: true };
+    while (at < len) {
+      if (!this.output.hasRoom(this.headroom)) {
+        this.resumeAt = at;
+        return false;
+      }
+      const n = this.codec.decodeAt(ptr + at, len - at, ch.version, options);
+      if (n <= 0) {
+        // The gateway hands over whole packets only, so "need more" means a length field lied.
+        this.disconnect(ch, n === 0 ? ReasonCode.MALFORMED_PACKET : -n, this.codec.errorReason());
+        break;
+      }
+      this.packetPtr = ptr + at;
+      this.packetLen = n;
+      dispatch(this, ch);
+      if (ch.state !== ChannelState.CONNECTED) break;
+      at += n;
+    }
+    this.resumeAt = 0;
+    return true;
+  }
+
+  /**
+   * End a connection for a protocol reason: MQTT 5 clients get DISCONNECT with the reason code
+   * and string [MQTT-5.0 4.13.1]; 3.1.1 has no DISCONNECT from the server, so the connection is
+   * closed [MQTT-3.1.1 4.8.0-1].
+   */
+  disconnect(ch: Channel, reasonCode: number, reason?: string): void {
+    if (ch.state !== ChannelState.CONNECTED) return;
+    if (ch.version === 5) {
+      const properties = reason && reason.length < 200 ? { reasonString: reason } : undefined;
+      this.output.packet(ch.conn, { cmd: 'disconnect', reasonCode, properties }, 5);
+    }
+    ch.state = ChannelState.CLOSING;
+    this.output.close(ch.conn);
+  }
+
+  newHandle(): number {
+    const h = this.freeHandles.pop() ?? this.byHandle.length;
+    return h;
+  }
+
+  registerSession(session: Session): void {
+    this.sessions.set(session.clientId, session);
+    this.byHandle[session.handle] = session;
+  }
+
+  /** Forget a session: its subscriptions, queued messages and handle. */
+  dropSession(session: Session): void {
+    for (const { filter, options } of session.subscriptions.values()) {
+      this.index.remove(filter, session.handle, options.group);
+    }
+    session.subscriptions.clear();
+    session.epoch++;
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    this.byHandle[session.handle] = undefined;
+    this.freeHandles.push(session.handle);
+  }
+
+  /** Copy stored PUBLISH bytes into WASM memory and decode them; false if they do not fit. */
+  decodeStored(bytes: Uint8Array, version: ProtocolVersion): boolean {
+    if (bytes.length > this.staging.cap) return false;
+    this.ctx.wasm.u8.set(bytes, this.staging.ptr);
+    const n = this.codec.decodeAt(this.staging.ptr, bytes.length, version);
+    return n > 0 && this.codec.view.type === PacketType.PUBLISH;
+  }
+
+  private drainPending(): void {
+    for (const session of this.pendingDrain) {
+      if (!this.output.hasRoom(this.headroom)) return;
+      drainQueue(this, session);
+    }
+  }
+
+  private onTick(): void {
+    if (this.pendingDrain.size > 0) this.drainPending();
+    this.wheel.advance(this.nowSeconds(), (entry) => {
+      if (entry instanceof Channel) this.keepAliveDue(entry);
+      else this.sessionTimerDue(entry);
+    });
+    this.ctx.out.flush();
+  }
+
+  /** 1.5 × keep-alive without a packet: the client is gone [MQTT-5.0 3.1.2-22] [MQTT-3.1.1 3.1.2-24]. */
+  private keepAliveDue(ch: Channel): void {
+    if (ch.state !== ChannelState.CONNECTED || this.channels.get(ch.conn) !== ch) return;
+    const due = ch.lastSeen + Math.ceil(ch.keepAlive * 1.5);
+    if (due > this.nowSeconds()) {
+      ch.deadline = due;
+      this.wheel.schedule(ch);
+      return;
+    }
+    this.disconnect(ch, ReasonCode.KEEP_ALIVE_TIMEOUT);
+  }
+
+  private sessionTimerDue(timer: SessionTimer): void {
+    const { session } = timer;
+    if (session.epoch !== timer.epoch) return; // the client came back, or the session ended
+    if (timer.kind === 'will') {
+      publishWill(this, session);
+      return;
+    }
+    this.dropSession(session);
+  }
+}

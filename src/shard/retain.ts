@@ -1,0 +1,55 @@
+// Retained messages of a shard: topic → the last retained PUBLISH [MQTT-5.0 3.3.1-5]. Looked up
+// by filter when a subscription is made. Wildcard lookups test each retained topic against the
+// filter with a one-entry probe index (the same WASM matcher as routing, so the matching rules,
+// `$` topics included, cannot drift); that is O(retained topics) per wildcard SUBSCRIBE.
+import { SubscriptionIndex } from '../protocol/topic.js';
+import type { WasmInstance } from '../protocol/wasm.js';
+
+export interface RetainedMessage {
+  /** The PUBLISH as received, RETAIN flag set. */
+  bytes: Uint8Array;
+  version: 3 | 4 | 5;
+  /** Absolute expiry in ms, or 0: an expired retained message is no longer sent [MQTT-5.0 3.3.2-5]. */
+  expiresAt: number;
+}
+
+export class RetainStore {
+  private readonly messages = new Map<string, RetainedMessage>();
+  private readonly probe: SubscriptionIndex;
+
+  constructor(wasm: WasmInstance) {
+    this.probe = new SubscriptionIndex(wasm);
+  }
+
+  get size(): number {
+    return this.messages.size;
+  }
+
+  /** Store, or with an empty payload clear, the retained message of a topic [MQTT-5.0 3.3.1-6]. */
+  set(topic: string, message: RetainedMessage | null): void {
+    if (message) this.messages.set(topic, message);
+    else this.messages.delete(topic);
+  }
+
+  /** The live retained messages whose topics match `filter` (without any $share prefix). */
+  *matching(filter: string): Generator<[string, RetainedMessage]> {
+    const now = Date.now();
+    if (!filter.includes('+') && !filter.includes('#')) {
+      const m = this.messages.get(filter);
+      if (m && (m.expiresAt === 0 || m.expiresAt > now)) yield [filter, m];
+      return;
+    }
+    this.probe.add(filter, { handle: 1, qos: 0, nl: false, rap: false, rh: 0, subId: 0, group: null });
+    try {
+      for (const [topic, m] of this.messages) {
+        if (m.expiresAt !== 0 && m.expiresAt <= now) {
+          this.messages.delete(topic);
+          continue;
+        }
+        if (this.probe.match(topic).length > 0) yield [topic, m];
+      }
+    } finally {
+      this.probe.remove(filter, 1);
+    }
+  }
+}
