@@ -43,6 +43,13 @@ export class Broker {
   /** Start the shards and open every listener whose port is not 0. */
   async listen(): Promise<void> {
     const c = this.config;
+    if (c.shards > 1) {
+      throw new WeirError(
+        'ERR_CONFIG',
+        `--shards ${c.shards}: routing messages between shards is not built yet, so clients on different ` +
+          'shards would not see each other; run with --shards 1 until it lands',
+      );
+    }
     const shardSettings: ShardConfig = {
       maxPacketSize: c.maxPacketSize,
       receiveMaximum: c.receiveMaximum,

@@ -96,8 +96,8 @@ export const OPTIONS: readonly Option[] = [
     kind: 'int',
     min: 0,
     max: 256,
-    default: 0,
-    help: 'shard threads (0: cores - 1)',
+    default: 1,
+    help: 'shard threads (0: cores - 1); more than 1 needs routing between shards, not built yet',
   },
   {
     key: 'dataDir',
