@@ -293,6 +293,31 @@ export async function run(): Promise<void> {
       ['Weir encode', () => (blackhole ^= codec.encode(packet, 4).length)],
       ['mqtt-packet generate', () => (blackhole ^= mqtt.generate(obj, { protocolVersion: 4 }).length)],
     );
+    // What a broker does per message: decode the incoming PUBLISH, re-encode it for a subscriber
+    // (new packet id). Weir does both inside WASM memory (into a ring slot in the broker);
+    // mqtt-packet parses to an object and generates a Buffer, as aedes does.
+    const outCap = bytes.length + 64;
+    const outPtr = wasm.reserve(outCap, `PUBLISH ${label} forward output`);
+    const forward = { qos: 1 as const, packetId: 7 };
+    pair(
+      `forward PUBLISH ${label}`,
+      bytes.length,
+      batch,
+      [
+        'Weir decodeAt + encodePublishFrom',
+        () => {
+          codec.decodeAt(inPtr, bytes.length, 4);
+          blackhole ^= codec.encodePublishFrom(outPtr, outCap, 4, forward);
+        },
+      ],
+      [
+        'mqtt-packet parse + generate',
+        () => {
+          parser.parse(bytesBuf);
+          blackhole ^= mqtt.generate(obj, { protocolVersion: 4 }).length;
+        },
+      ],
+    );
     pair(
       `encode PUBLISH ${label}`,
       bytes.length,
