@@ -17,7 +17,7 @@ import type {
   Subscription,
   Will,
 } from './packets.js';
-import { PacketType } from './packets.js';
+import { PACKET_CMDS, PacketType } from './packets.js';
 import { ConnectFlag, Rec } from './record.js';
 
 /** Property identifier → Properties key and wire type (MQTT 5.0 Table 2-4). */
@@ -52,24 +52,8 @@ export const PROPERTY_TABLE: ReadonlyArray<readonly [number, keyof Properties, P
   [0x2a, 'sharedSubscriptionAvailable', 'byte'],
 ];
 const PROPERTY_BY_ID = new Map(PROPERTY_TABLE.map((e) => [e[0], e]));
-export const CMD_BY_TYPE = [
-  '',
-  'connect',
-  'connack',
-  'publish',
-  'puback',
-  'pubrec',
-  'pubrel',
-  'pubcomp',
-  'subscribe',
-  'suback',
-  'unsubscribe',
-  'unsuback',
-  'pingreq',
-  'pingresp',
-  'disconnect',
-  'auth',
-] as const;
+/** Packet type number → `cmd`. */
+export const CMD_BY_TYPE = PACKET_CMDS;
 export type Cmd = Packet['cmd'];
 export const TYPE_BY_CMD = new Map<string, number>(CMD_BY_TYPE.map((c, i) => [c, i]));
 export class PacketReader {

@@ -27,6 +27,26 @@ export const PacketType = {
 } as const;
 export type PacketTypeNumber = (typeof PacketType)[keyof typeof PacketType];
 
+/** The `cmd` of each packet type, indexed by the type number (0 is reserved). */
+export const PACKET_CMDS = [
+  '',
+  'connect',
+  'connack',
+  'publish',
+  'puback',
+  'pubrec',
+  'pubrel',
+  'pubcomp',
+  'subscribe',
+  'suback',
+  'unsubscribe',
+  'unsuback',
+  'pingreq',
+  'pingresp',
+  'disconnect',
+  'auth',
+] as const;
+
 export type QoS = 0 | 1 | 2;
 
 /** MQTT 5 properties (§2.2.2.2). Which ones a packet may carry is checked by the codec. */

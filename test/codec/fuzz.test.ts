@@ -21,6 +21,7 @@ import { describe, expect, it } from 'vitest';
 import { WeirError } from '../../src/errors.js';
 import { Codec, type DecodeOptions } from '../../src/protocol/codec.js';
 import type { DecodeResult, Packet, Properties, ProtocolVersion } from '../../src/protocol/packets.js';
+import { PACKET_CMDS } from '../../src/protocol/packets.js';
 import { instantiate } from '../../src/protocol/wasm.js';
 import {
   type Case,
@@ -42,24 +43,7 @@ const codec = new Codec(wasm);
 const HOT_SIZE = 1 << 20;
 const hotPtr = wasm.reserve(HOT_SIZE, 'fuzz hot-path input');
 
-const CMD_OF_TYPE = [
-  'reserved',
-  'connect',
-  'connack',
-  'publish',
-  'puback',
-  'pubrec',
-  'pubrel',
-  'pubcomp',
-  'subscribe',
-  'suback',
-  'unsubscribe',
-  'unsuback',
-  'pingreq',
-  'pingresp',
-  'disconnect',
-  'auth',
-];
+const CMD_OF_TYPE = PACKET_CMDS;
 
 /** The golden vectors of test/codec/vectors.ts (written with the codec), as bytes. */
 const vectors = goldenVectors.map((v) => ({ ...v, bytes: Uint8Array.from(v.bytes) }));

@@ -26,6 +26,7 @@ import type {
   UnsubscribePacket,
   Will,
 } from '../../src/protocol/packets.js';
+import { PACKET_CMDS } from '../../src/protocol/packets.js';
 
 // ───────────────────────────────────────── PRNG ─────────────────────────────────────────
 
@@ -430,23 +431,7 @@ export function genProperties(rng: Rng, context: PropContext): Properties | unde
 
 export type Cmd = Packet['cmd'];
 
-export const ALL_CMDS: readonly Cmd[] = [
-  'connect',
-  'connack',
-  'publish',
-  'puback',
-  'pubrec',
-  'pubrel',
-  'pubcomp',
-  'subscribe',
-  'suback',
-  'unsubscribe',
-  'unsuback',
-  'pingreq',
-  'pingresp',
-  'disconnect',
-  'auth',
-];
+export const ALL_CMDS: readonly Cmd[] = PACKET_CMDS.slice(1) as readonly Cmd[];
 
 /** The packet types that exist in a version (AUTH is MQTT 5 only). */
 export function cmdsFor(version: ProtocolVersion): readonly Cmd[] {

@@ -2,18 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { WeirError } from '../../src/errors.js';
 import { type SubscriptionEntry, SubscriptionIndex } from '../../src/protocol/topic.js';
 import { instantiate } from '../../src/protocol/wasm.js';
-
-// A seeded PRNG (mulberry32) so that a failure reproduces.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 /** The reference: split on '/' and compare level by level. */
 function refMatches(filter: string, topic: string): boolean {

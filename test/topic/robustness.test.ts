@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SubscriptionIndex, TopicStatus } from '../../src/protocol/topic.js';
 import { instantiate } from '../../src/protocol/wasm.js';
+import { prng } from '../helpers/prng.js';
 
 // The raw exports, as a shard calls them. A trap would surface here as a WebAssembly.RuntimeError.
 interface Raw {
@@ -11,17 +12,6 @@ interface Raw {
   topicIndexRemove(id: number, ptr: number, len: number, h: number, g: number): number;
   topicIndexMatch(id: number, ptr: number, len: number, out: number, cap: number): number;
   topicAlloc(size: number): number;
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('topic matcher robustness (never traps)', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FRAME_MALFORMED, FRAME_TOO_LARGE, Framer, packetLength } from '../../../src/net/framer.js';
+import { prng } from '../../helpers/prng.js';
 
 /** A packet with a given body length: first byte, minimal Remaining Length, body bytes. */
 function packet(first: number, bodyLength: number, fill: number): number[] {
@@ -13,14 +14,6 @@ function packet(first: number, bodyLength: number, fill: number): number[] {
   } while (n > 0);
   for (let i = 0; i < bodyLength; i++) out.push((fill + i) & 0xff);
   return out;
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
 }
 
 function feed(framer: Framer, stream: Uint8Array, cuts: number[]) {
@@ -47,7 +40,7 @@ describe('gateway framer', () => {
   });
 
   it('hands over whole packets only, whatever the read boundaries', () => {
-    const random = rng(42);
+    const random = prng(42);
     for (let round = 0; round < 300; round++) {
       const packets: number[][] = [];
       for (let i = 0, n = 1 + Math.floor(random() * 20); i < n; i++) {
