@@ -127,8 +127,7 @@ export class PacketReader {
         return { cmd: 'pingresp' };
       default: {
         const p = (version === 5 ? { cmd, reasonCode: this.view.reasonCode } : { cmd }) as
-          | DisconnectPacket
-          | AuthPacket;
+          DisconnectPacket | AuthPacket;
         return this.withProps(p, Rec.PROPS);
       }
     }

@@ -55,15 +55,7 @@ export const ReasonCode = {
 } as const;
 
 type AckName =
-  | 'CONNACK'
-  | 'PUBACK'
-  | 'PUBREC'
-  | 'PUBREL'
-  | 'PUBCOMP'
-  | 'SUBACK'
-  | 'UNSUBACK'
-  | 'DISCONNECT'
-  | 'AUTH';
+  'CONNACK' | 'PUBACK' | 'PUBREC' | 'PUBREL' | 'PUBCOMP' | 'SUBACK' | 'UNSUBACK' | 'DISCONNECT' | 'AUTH';
 
 interface ReasonInfo {
   code: number;

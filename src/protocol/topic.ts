@@ -453,7 +453,7 @@ export class SubscriptionIndex {
     this.#groupRefs[id] = refs;
     if (refs > 0) return;
     const name = this.#groupNames[id];
-    if (name != null) this.#groupIds.delete(name);
+    if (typeof name === 'string') this.#groupIds.delete(name);
     this.#groupNames[id] = null;
     this.#freeGroupIds.push(id);
   }

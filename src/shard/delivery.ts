@@ -40,7 +40,7 @@ export function deliverCurrent(shard: MqttShard, info: PublishInfo): number {
     return stored;
   };
   let matched = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     const group = index.groupIdAt(i);
     if (group === 0) {
       if (deliverTo(shard, info, i, bytes)) matched++;
