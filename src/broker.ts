@@ -7,6 +7,7 @@ import { type ConfigSources, resolveConfig, type WeirConfig } from './config.js'
 import { WeirError } from './errors.js';
 import { type AuthHook, Gateway } from './net/gateway.js';
 import { listenTcp } from './net/tcp-listener.js';
+import { type HttpListener, listenHttp } from './net/http-api.js';
 import { listenWs, type WsListener } from './net/ws-listener.js';
 import type { ShardConfig } from './shard/mqtt-shard.js';
 
@@ -22,6 +23,7 @@ export interface BrokerPorts {
   tls?: number;
   ws?: number;
   wss?: number;
+  http?: number;
 }
 
 const SHARD_MEMORY = 256 * 1024 * 1024;
@@ -30,7 +32,7 @@ export class Broker {
   readonly config: WeirConfig;
   private gateway: Gateway | undefined;
   private readonly servers: Server[] = [];
-  private readonly wsListeners: WsListener[] = [];
+  private readonly wsListeners: Array<WsListener | HttpListener> = [];
   readonly ports: BrokerPorts = {};
 
   constructor(
@@ -102,6 +104,11 @@ export class Broker {
       });
       this.wsListeners.push(wss);
       this.ports.wss = wss.port;
+    }
+    if (c.httpPort) {
+      const http = await listenHttp(gateway, c.host, c.httpPort);
+      this.wsListeners.push(http);
+      this.ports.http = http.port;
     }
   }
 

@@ -28,6 +28,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     broker.ports.tls && `mqtts://${host}:${broker.ports.tls}`,
     broker.ports.ws && `ws://${host}:${broker.ports.ws}/mqtt`,
     broker.ports.wss && `wss://${host}:${broker.ports.wss}/mqtt`,
+    broker.ports.http && `http://${host}:${broker.ports.http} (/health, /metrics)`,
   ].filter(Boolean);
   process.stdout.write(`weir: listening on ${urls.join(', ')} (${broker.config.shards} shard)\n`);
   let closing = false;

@@ -57,6 +57,8 @@ export class Gateway {
   private readonly dirty = new Set<ShardLink>();
   private readonly corked = new Set<Connection>();
   private flushScheduled = false;
+  /** Totals since start, for /metrics. */
+  readonly counters = { accepted: 0, refused: 0, framingErrors: 0, bytesIn: 0, bytesOut: 0 };
   private readonly maxRun: number;
   private readonly heldBudget: number;
 
@@ -96,6 +98,7 @@ export class Gateway {
       transport.destroy();
       return undefined;
     }
+    this.counters.accepted++;
     const conn = new Connection(id, transport, this.options.maxPacketSize, this.maxRun);
     this.connections[id] = conn;
     conn.connectTimer = setTimeout(() => transport.destroy(), (this.options.connectTimeout ?? 10) * 1000);
@@ -106,10 +109,14 @@ export class Gateway {
   /** Bytes read from a connection. */
   data(conn: Connection, chunk: Uint8Array): void {
     if (conn.state >= ConnState.CLOSING) return;
+    this.counters.bytesIn += chunk.length;
     const status = conn.framer.push(chunk, (bytes, start, end) => this.run(conn, bytes, start, end));
     // Framing errors (0x81 length, 0x95 too large): 3.1.1 has no DISCONNECT, 5.0's goes from the
     // shard once routed; before that the connection is simply closed.
-    if (status !== 0) this.fail(conn);
+    if (status !== 0) {
+      this.counters.framingErrors++;
+      this.fail(conn);
+    }
   }
 
   /** The transport closed (either side). */
@@ -211,6 +218,7 @@ export class Gateway {
 
   /** Refuse a CONNECT: a CONNACK with the reason (when the version has a code for it), then close. */
   private refuse(conn: Connection, version: ProtocolVersion, reasonCode: number): void {
+    this.counters.refused++;
     const code = version === 5 ? reasonCode : connackReturnCodeV3(reasonCode);
     if (code !== undefined) {
       conn.transport.write(
@@ -322,6 +330,7 @@ export class Gateway {
           conn.transport.cork();
           this.corked.add(conn);
         }
+        this.counters.bytesOut += len;
         // A socket write cannot point into the ring: the bytes are reused after this batch.
         conn.transport.write(Buffer.from(link.u8.subarray(offset, offset + len)));
         return;

@@ -43,11 +43,25 @@ export interface ShardLink {
   /** Shard → gateway; drained by the pool. */
   readonly outbound: RingConsumer;
   alive: boolean;
+  /** The shard's latest report, if any. */
+  stats?: ShardStats;
 }
 
 interface Events {
   ready: [ShardLink];
   exit: [index: number, error: Error];
+}
+
+/** Counters a shard reports on its control port about once a second (never per packet). */
+export interface ShardStats {
+  type: 'stats';
+  sessions: number;
+  connections: number;
+  subscriptions: number;
+  retained: number;
+  messagesIn: number;
+  messagesOut: number;
+  dropped: number;
 }
 
 const MiB = 1024 * 1024;
@@ -93,6 +107,11 @@ export class ShardPool extends EventEmitter<Events> {
     return this.options.shards;
   }
 
+  /** How many times each shard has been started (1 = never restarted). */
+  get starts(): readonly number[] {
+    return this.generations;
+  }
+
   /** End a shard's thread at once (a wedged shard; tests of crash handling). */
   kill(index: number): void {
     this.aborts[index]?.abort(new WeirError('ERR_SHARD_EXIT', `shard ${index} was killed`));
@@ -129,14 +148,21 @@ export class ShardPool extends EventEmitter<Events> {
     };
     let wasReady = false;
     const ready = new Promise<ShardLink>((resolve, reject) => {
-      port1.once('message', (msg: ShardReady) => {
+      let link: ShardLink | undefined;
+      port1.on('message', (msg: ShardReady | ShardStats) => {
+        if (msg.type === 'stats') {
+          if (link) link.stats = msg;
+          return;
+        }
         wasReady = true;
-        const link = this.makeLink(index, generation, memory, msg);
+        link = this.makeLink(index, generation, memory, msg);
         this.links[index] = link;
         void this.drain(link);
         this.emit('ready', link);
         resolve(link);
       });
+      // The control port must not keep the process alive: the shard's task does that.
+      port1.unref();
       this.tasks[index] = this.piscina.run(init, { transferList: [port2], signal: abort.signal }).then(
         () => {
           port1.close();

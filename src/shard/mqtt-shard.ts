@@ -189,6 +189,14 @@ export class MqttShard implements ShardLogic {
 
   private onTick(): void {
     if (this.pendingDrain.size > 0) this.drainPending();
+    this.ctx.port.postMessage({
+      type: 'stats',
+      sessions: this.sessions.size,
+      connections: this.channels.size,
+      subscriptions: this.index.size,
+      retained: this.retained.size,
+      ...this.stats,
+    });
     this.wheel.advance(this.nowSeconds(), (entry) => {
       if (entry instanceof Channel) this.keepAliveDue(entry);
       else this.sessionTimerDue(entry);
