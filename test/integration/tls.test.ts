@@ -1,0 +1,83 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Broker } from '../../src/broker.js';
+import { freePort, startBroker } from '../helpers/broker.js';
+
+// A self-signed certificate for 127.0.0.1, made by openssl for this run; clients verify it as
+// their CA (no rejectUnauthorized: false), so the test covers a real TLS handshake.
+const dir = mkdtempSync(join(tmpdir(), 'weir-tls-'));
+const cert = join(dir, 'cert.pem');
+const key = join(dir, 'key.pem');
+execFileSync(
+  'openssl',
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+  ],
+  { stdio: 'ignore' },
+);
+const ca = readFileSync(cert);
+
+let broker: Broker;
+const clients: MqttClient[] = [];
+
+beforeAll(async () => {
+  broker = await startBroker({ tlsPort: await freePort(), wssPort: await freePort(), cert, key });
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.endAsync(true)));
+  await broker.close();
+});
+
+async function open(url: string, clientId: string): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(url, { clientId, ca, reconnectPeriod: 0, connectTimeout: 5000 });
+  clients.push(c);
+  return c;
+}
+
+describe('MQTT over TLS and secure WebSocket', () => {
+  it('carries messages between mqtts://, wss:// and plain mqtt:// clients', async () => {
+    const tls = await open(`mqtts://127.0.0.1:${broker.ports.tls}`, 'tls-client');
+    const wss = await open(`wss://127.0.0.1:${broker.ports.wss}/mqtt`, 'wss-client');
+    const tcp = await open(`mqtt://127.0.0.1:${broker.ports.tcp}`, 'tcp-client');
+    await tls.subscribeAsync('secure/#', { qos: 1 });
+    await wss.subscribeAsync('secure/#', { qos: 1 });
+    const got = (c: MqttClient) => new Promise<string>((r) => c.once('message', (_t, p) => r(p.toString())));
+    const both = Promise.all([got(tls), got(wss)]);
+    await tcp.publishAsync('secure/1', 'sealed', { qos: 1 });
+    expect(await both).toEqual(['sealed', 'sealed']);
+  });
+
+  it('refuses a client that does not trust the certificate (the handshake fails)', async () => {
+    await expect(
+      mqtt.connectAsync(`mqtts://127.0.0.1:${broker.ports.tls}`, {
+        clientId: 'untrusting',
+        reconnectPeriod: 0,
+        connectTimeout: 3000,
+      }),
+    ).rejects.toThrow(/self[- ]signed|certificate/i);
+  });
+
+  it('names the file when the certificate cannot be read', async () => {
+    await expect(
+      startBroker({ tlsPort: await freePort(), cert: join(dir, 'missing.pem'), key }),
+    ).rejects.toThrow(/cannot read the TLS certificate \(--cert\) at .*missing\.pem/);
+  });
+});
