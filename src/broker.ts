@@ -2,10 +2,13 @@
 // what `createBroker` (the library) and bin/weir.js (the CLI) both run.
 
 import { readFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
 import type { Server } from 'node:net';
 import { type ConfigSources, resolveConfig, type WeirConfig } from './config.js';
 import { WeirError } from './errors.js';
-import { type AuthHook, Gateway } from './net/gateway.js';
+import { type AuthHook, type ClientInfo, Gateway } from './net/gateway.js';
+import type { Properties, QoS } from './protocol/packets.js';
+import { validateTopicName } from './protocol/topic.js';
 import { listenTcp } from './net/tcp-listener.js';
 import { type HttpListener, listenHttp } from './net/http-api.js';
 import { listenWs, type WsListener } from './net/ws-listener.js';
@@ -27,8 +30,23 @@ export interface BrokerPorts {
 }
 
 const SHARD_MEMORY = 256 * 1024 * 1024;
+const VERSION = '0.1.0';
 
-export class Broker {
+export interface PublishOptions {
+  qos?: QoS;
+  retain?: boolean;
+  /** MQTT 5 properties (Message Expiry Interval, Content Type, User Properties, ...). */
+  properties?: Properties;
+}
+
+interface BrokerEvents {
+  /** A client's CONNECT passed authentication and went to its shard. */
+  'client.connected': [ClientInfo];
+  /** That connection ended (any reason). */
+  'client.disconnected': [ClientInfo];
+}
+
+export class Broker extends EventEmitter<BrokerEvents> {
   readonly config: WeirConfig;
   private gateway: Gateway | undefined;
   private readonly servers: Server[] = [];
@@ -39,6 +57,7 @@ export class Broker {
     config: WeirConfig,
     private readonly options: Pick<BrokerOptions, 'authenticate' | 'shardMemoryBytes'> = {},
   ) {
+    super();
     this.config = config;
   }
 
@@ -67,8 +86,15 @@ export class Broker {
       maxPacketSize: c.maxPacketSize,
       authenticate: this.options.authenticate,
       memoryBytes: this.options.shardMemoryBytes ?? SHARD_MEMORY,
+      maxConnections: c.maxConnections,
+      onClient: (event, info) => this.emit(`client.${event}`, info),
     });
     await this.gateway.start();
+    this.startedAt = Date.now();
+    if (c.sysInterval > 0) {
+      this.sysTimer = setInterval(() => this.publishSys(), c.sysInterval * 1000);
+      this.sysTimer.unref();
+    }
     try {
       await this.openListeners();
     } catch (error) {
@@ -117,6 +143,67 @@ export class Broker {
     return (server.address() as { port: number }).port;
   }
 
+  private startedAt = 0;
+  private sysTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Publish a message from the host program, delivered like a client's PUBLISH (retained when
+   * `retain` is set). Throws WeirError ERR_TOPIC for an invalid topic name, ERR_NOT_LISTENING
+   * before `listen()`; returns false when a shard was too busy to take it (nothing was queued).
+   */
+  publish(topic: string, payload: Uint8Array | string, options: PublishOptions = {}): boolean {
+    const gateway = this.gateway;
+    if (!gateway)
+      throw new WeirError('ERR_NOT_LISTENING', 'publish() needs a running broker: call listen() first');
+    const problem = validateTopicName(topic, gateway.encoder.wasm);
+    if (problem) throw new WeirError('ERR_TOPIC', `cannot publish to "${topic}": ${problem}`);
+    const qos = options.qos ?? 0;
+    const bytes = gateway.encoder.encode(
+      {
+        cmd: 'publish',
+        topic,
+        payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+        qos,
+        dup: false,
+        retain: options.retain ?? false,
+        // The shard gives each subscriber's copy its own packet identifier.
+        messageId: qos > 0 ? 1 : undefined,
+        properties: options.properties,
+      },
+      5,
+    );
+    return gateway.inject(bytes);
+  }
+
+  /** The usual $SYS/broker/... counters, retained, as Mosquitto publishes them. */
+  private publishSys(): void {
+    const gateway = this.gateway;
+    if (!gateway) return;
+    let received = 0;
+    let sent = 0;
+    let subscriptions = 0;
+    let retained = 0;
+    for (let i = 0; i < gateway.pool.size; i++) {
+      const stats = gateway.pool.link(i)?.stats;
+      received += stats?.messagesIn ?? 0;
+      sent += stats?.messagesOut ?? 0;
+      subscriptions += stats?.subscriptions ?? 0;
+      retained += stats?.retained ?? 0;
+    }
+    const values: Array<[string, string]> = [
+      ['version', `weir version ${VERSION}`],
+      ['uptime', `${Math.floor((Date.now() - this.startedAt) / 1000)} seconds`],
+      ['clients/connected', String(gateway.connectionCount)],
+      ['messages/received', String(received)],
+      ['messages/sent', String(sent)],
+      ['subscriptions/count', String(subscriptions)],
+      ['retained messages/count', String(retained)],
+      ['load/bytes/received', String(gateway.counters.bytesIn)],
+      ['load/bytes/sent', String(gateway.counters.bytesOut)],
+    ];
+    for (const [name, value] of values) this.publish(`$SYS/broker/${name}`, value, { retain: true });
+  }
+
   /** Live connections across all listeners. */
   get connections(): number {
     return this.gateway?.connectionCount ?? 0;
@@ -124,6 +211,7 @@ export class Broker {
 
   /** Stop listening, close every connection, stop the shards. */
   async close(): Promise<void> {
+    clearInterval(this.sysTimer);
     for (const server of this.servers.splice(0)) server.close();
     for (const ws of this.wsListeners.splice(0)) ws.close();
     const gateway = this.gateway;

@@ -15,6 +15,8 @@ export const ErrorCodes = {
   ERR_CONFIG: 'ERR_CONFIG',
   /** A shard thread ended (crashed, was killed, or failed to start). */
   ERR_SHARD_EXIT: 'ERR_SHARD_EXIT',
+  /** The broker is not running (listen() was not called, or close() was). */
+  ERR_NOT_LISTENING: 'ERR_NOT_LISTENING',
   /** A listener could not open its port. */
   ERR_LISTEN: 'ERR_LISTEN',
   /** A topic name or filter given to the matcher is invalid. */

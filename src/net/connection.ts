@@ -45,6 +45,7 @@ export class Connection {
   shard = -1;
   shardGeneration = 0;
   clientId = '';
+  protocolVersion: 3 | 4 | 5 = 4;
   /** Records that wait, in order: runs that arrived while authenticating or while the ring was full. */
   readonly held: HeldRecord[] = [];
   /** Bytes in `held`: bounded, because a WebSocket cannot pause its reads (uWS has no pause). */

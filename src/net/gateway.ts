@@ -19,6 +19,12 @@ export interface ConnectInfo {
   protocolVersion: ProtocolVersion;
 }
 
+export interface ClientInfo {
+  clientId: string;
+  remoteAddress: string;
+  protocolVersion: ProtocolVersion;
+}
+
 /** true: accept; false: refuse as not authorized; or the MQTT 5 reason code to refuse with. */
 export type AuthResult = boolean | { reasonCode: number };
 export type AuthHook = (info: ConnectInfo) => AuthResult | Promise<AuthResult>;
@@ -32,6 +38,10 @@ export interface GatewayOptions {
   maxPacketSize: number;
   /** Seconds a new connection has to send CONNECT. */
   connectTimeout?: number;
+  /** Concurrent connections; more are closed at once (-1: unlimited). */
+  maxConnections?: number;
+  /** Told when a CONNECT is accepted (authenticated and routed) and when that connection ends. */
+  onClient?(event: 'connected' | 'disconnected', info: ClientInfo): void;
   authenticate?: AuthHook;
   memoryBytes?: number;
   ringCapacity?: number;
@@ -92,6 +102,13 @@ export class Gateway {
 
   /** A transport connected. Returns the connection, or undefined when the table is full. */
   accept(transport: Transport): Connection | undefined {
+    const max = this.options.maxConnections ?? -1;
+    if (max >= 0 && this.connectionCount >= max) {
+      // Over the limit: closed before reading anything, as Mosquitto does (max_connections).
+      this.counters.refused++;
+      transport.destroy();
+      return undefined;
+    }
     const id =
       this.freeIds.pop() ?? (this.connections.length < MAX_CONNECTIONS ? this.connections.length : -1);
     if (id < 0) {
@@ -127,10 +144,42 @@ export class Gateway {
     // Any connection a shard has seen gets a CLOSE, however it ended (client, framing error, the
     // shard's own CLOSE): the shard must forget it before its id can be reused.
     const link = conn.shard >= 0 ? this.liveLink(conn) : undefined;
+    if (conn.shard >= 0) {
+      const { clientId, protocolVersion } = conn;
+      this.options.onClient?.('disconnected', {
+        clientId,
+        remoteAddress: conn.transport.remoteAddress,
+        protocolVersion,
+      });
+    }
     conn.state = ConnState.CLOSING;
     // Held runs still go first: a PUBLISH and DISCONNECT sent just before closing must count.
     if (link) this.toShard(link, conn, RecordKind.CLOSE, new Uint8Array(0));
     else this.release(conn);
+  }
+
+  /**
+   * Publish a message from the broker itself (MQTT 5 PUBLISH bytes) to every shard: each routes
+   * it to its own subscribers. Returns false when a shard's ring is full (the message is not
+   * sent there; the caller may retry).
+   */
+  inject(publish: Uint8Array): boolean {
+    let all = true;
+    for (let i = 0; i < this.pool.size; i++) {
+      const link = this.pool.link(i);
+      if (!link) {
+        all = false;
+        continue;
+      }
+      if (link.inbound.write(makeTag(RecordKind.INJECT, 0), publish)) this.markDirty(link);
+      else all = false;
+    }
+    return all;
+  }
+
+  /** The main thread's codec (for encoding the broker's own packets). */
+  get encoder(): Codec {
+    return this.codec;
   }
 
   close(): Promise<void> {
@@ -203,11 +252,17 @@ export class Gateway {
       return this.refuse(conn, version, verdict === false ? ReasonCode.NOT_AUTHORIZED : verdict.reasonCode);
     }
     conn.clientId = clientId;
+    conn.protocolVersion = version;
     conn.shard = shardOf(clientId, this.pool.size);
     const link = this.pool.link(conn.shard);
     if (!link) return this.refuse(conn, version, ReasonCode.SERVER_UNAVAILABLE);
     conn.shardGeneration = link.generation;
     conn.state = ConnState.ROUTED;
+    this.options.onClient?.('connected', {
+      clientId,
+      remoteAddress: conn.transport.remoteAddress,
+      protocolVersion: version,
+    });
     const open = encodeOpen(flags, clientId, conn.transport.remoteAddress, bytes);
     conn.held.unshift({ kind: RecordKind.OPEN, bytes: open });
     conn.heldBytes += open.length;

@@ -21,6 +21,11 @@ export const RecordKind = {
    * an acknowledgement of its own kind is what makes reuse safe.
    */
   CLOSED: 5,
+  /**
+   * Inbound: a PUBLISH (MQTT 5 encoding) from the broker itself (the library's publish, $SYS),
+   * routed as if a client without a session had sent it. The connection id is unused.
+   */
+  INJECT: 6,
 } as const;
 export type RecordKindNumber = (typeof RecordKind)[keyof typeof RecordKind];
 

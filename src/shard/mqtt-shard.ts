@@ -14,7 +14,7 @@ import { drainQueue } from './delivery.js';
 import { connectionLost } from './handlers/close.js';
 import { handleOpen } from './handlers/connect.js';
 import { dispatch } from './handlers/index.js';
-import { publishWill } from './handlers/will.js';
+import { injectPublish, publishWill } from './handlers/broker-publish.js';
 import type { ShardContext, ShardLogic } from './logic.js';
 import { Output } from './output.js';
 import { RetainStore } from './retain.js';
@@ -92,6 +92,10 @@ export class MqttShard implements ShardLogic {
         return true;
       case RecordKind.DATA:
         return this.data(conn, ptr, len);
+      case RecordKind.INJECT:
+        if (!this.output.hasRoom(this.headroom)) return false;
+        injectPublish(this, ptr, len);
+        return true;
       case RecordKind.CLOSE: {
         if (!this.output.hasRoom(this.headroom)) return false;
         const ch = this.channels.get(conn);

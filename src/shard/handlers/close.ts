@@ -2,7 +2,7 @@
 // or ends by its expiry; the will goes now, after its delay, or not at all.
 import { type Channel, ChannelState } from '../channel.js';
 import type { MqttShard } from '../mqtt-shard.js';
-import { publishWill } from './will.js';
+import { publishWill } from './broker-publish.js';
 
 /** Session Expiry Interval meaning "never expires" (MQTT 5.0 §3.1.2.11.2). */
 const NEVER = 0xffffffff;
