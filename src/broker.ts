@@ -78,6 +78,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       maxQueued: c.maxQueued,
       keepAliveMin: c.keepAliveMin,
       keepAliveMax: c.keepAliveMax,
+      topicAliasMaximum: c.topicAliasMaximum,
     };
     this.gateway = new Gateway({
       shards: c.shards,

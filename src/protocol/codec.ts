@@ -280,6 +280,15 @@ export class Codec {
     return this.errorReason(this.exports.forwardRecord());
   }
 
+  /**
+   * Point the decoded record's topic at other bytes in WASM memory: the broker resolves an
+   * inbound Topic Alias this way, so matching and forwarding see the real topic.
+   */
+  setTopicSpan(ptr: number, len: number): void {
+    this.dv.setUint32(this.rec + Rec.TOPIC, ptr, true);
+    this.dv.setUint32(this.rec + Rec.TOPIC + 4, len, true);
+  }
+
   /** The version given to the last decodeAt (the session's level; CONNECT carries its own). */
   get sessionVersion(): ProtocolVersion {
     return this.lastVersion;

@@ -22,6 +22,11 @@ export class Channel implements WheelEntry {
   keepAlive = 0;
   /** The client's Maximum Packet Size (MQTT 5), or the protocol maximum. */
   maxPacketSize = 268_435_460;
+  /** Topics the client has bound to its Topic Aliases (index = alias), MQTT 5 [MQTT-5.0 3.3.2-12]. */
+  readonly aliasesIn: Array<Uint8Array | undefined> = [];
+  /** Topic Alias Maximum the client accepts from us (its CONNECT), and the aliases we gave out. */
+  aliasMaxOut = 0;
+  readonly aliasesOut = new Map<string, number>();
   /** A DISCONNECT with reason 0x00 arrived: the will must not be published [MQTT-5.0 3.1.2-10]. */
   disconnected = false;
 

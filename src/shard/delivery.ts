@@ -6,7 +6,7 @@
 import type { ForwardOptions } from '../protocol/codec.js';
 import type { QoS } from '../protocol/packets.js';
 import type { Session, StoredMessage } from '../session/session.js';
-import { ChannelState } from './channel.js';
+import { type Channel, ChannelState } from './channel.js';
 import type { MqttShard } from './mqtt-shard.js';
 import { WriteResult } from './output.js';
 
@@ -28,10 +28,38 @@ export interface PublishInfo {
   expiresAt: number;
 }
 
+/** The current PUBLISH's topic as a string, made once per message and only if an alias needs it. */
+let topicString: string | undefined;
+function currentTopic(shard: MqttShard): string {
+  if (topicString === undefined) {
+    const { view } = shard.codec;
+    topicString = Buffer.from(shard.ctx.wasm.u8.buffer, view.topicPtr, view.topicLen).toString('utf8');
+  }
+  return topicString;
+}
+
+/**
+ * The Topic Alias to send this topic with on a connection whose client accepts aliases: an
+ * existing binding (topic omitted), or a new one while the client's maximum allows
+ * [MQTT-5.0 3.3.2-11]. The caller records a new binding only once the packet is written.
+ * Returns the alias (0: none), with KNOWN_ALIAS set when the binding exists.
+ */
+function outboundAlias(shard: MqttShard, ch: Channel): number {
+  if (ch.aliasMaxOut === 0) return 0;
+  const topic = currentTopic(shard);
+  const known = ch.aliasesOut.get(topic);
+  if (known !== undefined) return known | KNOWN_ALIAS;
+  return ch.aliasesOut.size < ch.aliasMaxOut ? ch.aliasesOut.size + 1 : 0;
+}
+
+/** Flag in outboundAlias's result: the client already has this alias bound (a number, not an object, per copy). */
+const KNOWN_ALIAS = 0x10000;
+
 /** Route the codec's current PUBLISH to every matching session. Returns how many matched. */
 export function deliverCurrent(shard: MqttShard, info: PublishInfo): number {
   const { index, codec } = shard;
   const view = codec.view;
+  topicString = undefined;
   if (index.matchAt(view.topicPtr, view.topicLen) === 0) return 0;
   const n = index.dedupeByHandle(subIdLists);
   let stored: Uint8Array | undefined;
@@ -80,15 +108,21 @@ function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: () => 
   const subIds = subIdLists[i] ?? [];
   const ch = session.online ? shard.channels.get(session.conn) : undefined;
   if (ch && ch.state === ChannelState.CONNECTED) {
+    const aliased = outboundAlias(shard, ch);
+    const alias = aliased & 0xffff;
+    const known = aliased >= KNOWN_ALIAS;
     if (qos === 0) {
       const r = shard.output.forward(
         ch.conn,
         ch.version,
-        { qos, retain, subscriptionIdentifiers: subIds },
+        { qos, retain, subscriptionIdentifiers: subIds, topicAlias: alias, omitTopic: known },
         ch.maxPacketSize,
       );
       if (r === WriteResult.FULL) shard.stats.dropped++;
-      else if (r === WriteResult.OK) shard.stats.messagesOut++;
+      else if (r === WriteResult.OK) {
+        shard.stats.messagesOut++;
+        if (alias > 0 && !known) ch.aliasesOut.set(currentTopic(shard), alias);
+      }
       return true;
     }
     if (session.outbound.canSend && session.outbound.queuedCount === 0) {
@@ -98,11 +132,12 @@ function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: () => 
         const r = shard.output.forward(
           ch.conn,
           ch.version,
-          { qos, packetId, retain, subscriptionIdentifiers: subIds },
+          { qos, packetId, retain, subscriptionIdentifiers: subIds, topicAlias: alias, omitTopic: known },
           ch.maxPacketSize,
         );
         if (r === WriteResult.OK) {
           shard.stats.messagesOut++;
+          if (alias > 0 && !known) ch.aliasesOut.set(currentTopic(shard), alias);
           return true;
         }
         // Not sent: give the identifier back. Too large for this client: dropped [MQTT-5.0

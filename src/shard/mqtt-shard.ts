@@ -27,6 +27,8 @@ export interface ShardConfig {
   maxQueued: number;
   keepAliveMin: number;
   keepAliveMax: number;
+  /** Topic Alias Maximum announced to clients (0: none). */
+  topicAliasMaximum: number;
 }
 
 /** Deferred work in the wheel besides keep-alive: a will delay or a session expiry. */
@@ -56,6 +58,8 @@ export class MqttShard implements ShardLogic {
   private readonly tick: NodeJS.Timeout;
   /** A staging region for re-decoding stored messages (wills, queued, retained). */
   readonly staging: { ptr: number; cap: number };
+  /** Where a topic resolved from an inbound Topic Alias is placed for the codec's record. */
+  readonly aliasTopic: number;
   readonly stats = { messagesIn: 0, messagesOut: 0, dropped: 0 };
   /** Where the packet being handled lies in WASM memory (the codec's record has its fields). */
   packetPtr = 0;
@@ -71,10 +75,10 @@ export class MqttShard implements ShardLogic {
     this.retained = new RetainStore(ctx.wasm);
     this.wheel = new TimerWheel(this.nowSeconds());
     this.headroom = Math.min(config.maxPacketSize + 1024, ctx.out.maxPayload);
-    this.staging = {
-      ptr: ctx.wasm.reserve(config.maxPacketSize, 'the shard staging region'),
-      cap: config.maxPacketSize,
-    };
+    // Room for the largest packet plus a topic an alias stood for (re-encoded for storing).
+    const stagingCap = config.maxPacketSize + 65536;
+    this.staging = { ptr: ctx.wasm.reserve(stagingCap, 'the shard staging region'), cap: stagingCap };
+    this.aliasTopic = ctx.wasm.reserve(65535, 'the topic alias region');
     this.tick = setInterval(() => this.onTick(), 1000);
     this.tick.unref();
   }

@@ -69,6 +69,7 @@ export function handleOpen(shard: MqttShard, conn: number, ptr: number, len: num
   const ch = new Channel(conn, version, session);
   ch.keepAlive = keepAlive;
   ch.maxPacketSize = props.maximumPacketSize ?? ch.maxPacketSize;
+  ch.aliasMaxOut = props.topicAliasMaximum ?? 0;
   ch.lastSeen = shard.nowSeconds();
   shard.channels.set(conn, ch);
   if (keepAlive > 0) {
@@ -108,6 +109,7 @@ function connack(
     receiveMaximum: shard.config.receiveMaximum,
     maximumPacketSize: shard.config.maxPacketSize,
   };
+  if (shard.config.topicAliasMaximum > 0) properties.topicAliasMaximum = shard.config.topicAliasMaximum;
   if (keepAlive !== requested) properties.serverKeepAlive = keepAlive;
   // An assigned client ID must be told to the client [MQTT-5.0 3.2.2-16].
   if (assignedClientId !== undefined) properties.assignedClientIdentifier = assignedClientId;

@@ -13,15 +13,8 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
   const qos = view.qos as QoS;
   const packetId = view.packetId;
   const session = ch.session;
-  if (ch.version === 5 && view.hasProperty(TOPIC_ALIAS)) {
-    // CONNACK announced Topic Alias Maximum 0 [MQTT-5.0 3.2.2-17], so any alias is invalid.
-    shard.disconnect(
-      ch,
-      ReasonCode.TOPIC_ALIAS_INVALID,
-      'topic aliases are not accepted (Topic Alias Maximum is 0)',
-    );
-    return;
-  }
+  const aliased = ch.version === 5 && view.hasProperty(TOPIC_ALIAS);
+  if (aliased && !resolveAlias(shard, ch)) return;
   if (qos === 2) {
     if (session.inboundQos2.has(packetId)) {
       // A re-sent PUBLISH whose PUBREL has not come yet: acknowledge again, deliver nothing
@@ -44,7 +37,10 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
     ch.version === 5 && view.hasProperty(MESSAGE_EXPIRY) ? view.propertyValue(MESSAGE_EXPIRY) : -1;
   const expiresAt = expiry >= 0 ? Date.now() + expiry * 1000 : 0;
   const { packetPtr, packetLen } = shard;
-  const bytes = () => shard.ctx.wasm.u8.slice(packetPtr, packetPtr + packetLen);
+  // What is stored (queued, retained) must carry the real topic, not the publisher's alias.
+  const bytes = aliased
+    ? () => canonical(shard, ch, qos, packetId)
+    : () => shard.ctx.wasm.u8.slice(packetPtr, packetPtr + packetLen);
   if (view.retain) retain(shard, ch, bytes, expiresAt);
   const matched = deliverCurrent(shard, {
     from: session,
@@ -70,4 +66,46 @@ function retain(shard: MqttShard, ch: Channel, bytes: () => Uint8Array, expiresA
   // [MQTT-5.0 3.3.1-6] [MQTT-3.1.1 3.3.1-10]: an empty retained payload removes the message.
   if (view.payloadLen === 0) shard.retained.set(topic, null);
   else shard.retained.set(topic, { bytes: bytes(), version: ch.version, expiresAt });
+}
+
+/**
+ * A Topic Alias from the client: a PUBLISH with a topic binds it, one with an empty topic uses
+ * it; aliases are per connection [MQTT-5.0 3.3.2-10]. Points the codec's record at the real
+ * topic. False when the connection was closed for a bad alias.
+ */
+function resolveAlias(shard: MqttShard, ch: Channel): boolean {
+  const { view } = shard.codec;
+  const alias = view.propertyValue(TOPIC_ALIAS);
+  // Every alias from 1 to our maximum is accepted [MQTT-5.0 3.3.2-12]; 0 never reaches here
+  // (the codec refuses it), above the maximum is 0x94 [MQTT-5.0 3.2.2-17].
+  if (alias > shard.config.topicAliasMaximum) {
+    const max = shard.config.topicAliasMaximum;
+    shard.disconnect(ch, ReasonCode.TOPIC_ALIAS_INVALID, `Topic Alias ${alias} is above the maximum ${max}`);
+    return false;
+  }
+  const u8 = shard.ctx.wasm.u8;
+  if (view.topicLen > 0) {
+    ch.aliasesIn[alias] = u8.slice(view.topicPtr, view.topicPtr + view.topicLen);
+    return true;
+  }
+  const topic = ch.aliasesIn[alias];
+  if (!topic) {
+    // An empty topic with an alias that was never bound (MQTT 5.0 §3.3.2.3.4).
+    shard.disconnect(ch, ReasonCode.PROTOCOL_ERROR, `Topic Alias ${alias} has no topic bound to it`);
+    return false;
+  }
+  u8.set(topic, shard.aliasTopic);
+  shard.codec.setTopicSpan(shard.aliasTopic, topic.length);
+  return true;
+}
+
+/** The current PUBLISH re-encoded with its real topic and no alias, for storing. */
+function canonical(shard: MqttShard, ch: Channel, qos: QoS, packetId: number): Uint8Array {
+  const { staging, codec } = shard;
+  const n = codec.encodePublishFrom(staging.ptr, staging.cap, ch.version, {
+    qos,
+    packetId,
+    retain: codec.view.retain,
+  });
+  return shard.ctx.wasm.u8.slice(staging.ptr, staging.ptr + Math.max(n, 0));
 }
