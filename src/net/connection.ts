@@ -6,7 +6,10 @@ import { Framer } from './framer.js';
 /** What the gateway needs from a transport: the same for node:net/tls sockets and uWS sockets. */
 export interface Transport {
   readonly remoteAddress: string;
-  /** Queue bytes for the peer (the transport copies or keeps them). False: over its buffer budget. */
+  /**
+   * Queue bytes for the peer (the transport copies or keeps them). False: more than its budget is
+   * now waiting to be sent; the listener calls Gateway.drained when it has gone.
+   */
   write(bytes: Uint8Array): boolean;
   /** Batch the writes until uncork (one syscall per batch on TCP). */
   cork(): void;
@@ -50,6 +53,8 @@ export class Connection {
   readonly held: HeldRecord[] = [];
   /** Bytes in `held`: bounded, because a WebSocket cannot pause its reads (uWS has no pause). */
   heldBytes = 0;
+  /** The socket passed its write budget and the shard was told (CONGESTED); cleared on drain. */
+  congested = false;
   /** A wait for ring space is under way (reads are paused until it ends). */
   waitingForRing = false;
   /** The socket ended; a CLOSE went to the shard (when routed). */

@@ -48,6 +48,7 @@ export interface GatewayOptions {
 }
 
 const MAX_CONNECTIONS = 0xffffff;
+const EMPTY = new Uint8Array(0);
 
 /** FNV-1a over the client ID's UTF-16 code units: stable, cheap, and the same on every start. */
 export function shardOf(clientId: string, shards: number): number {
@@ -136,6 +137,14 @@ export class Gateway {
     }
   }
 
+  /** The transport has written what it held: the shard may send to it again. */
+  drained(conn: Connection): void {
+    if (!conn.congested || conn.state !== ConnState.ROUTED) return;
+    conn.congested = false;
+    const link = this.liveLink(conn);
+    if (link) this.toShard(link, conn, RecordKind.DRAINED, EMPTY);
+  }
+
   /** The transport closed (either side). */
   closed(conn: Connection): void {
     if (conn.socketClosed) return;
@@ -154,7 +163,7 @@ export class Gateway {
     }
     conn.state = ConnState.CLOSING;
     // Held runs still go first: a PUBLISH and DISCONNECT sent just before closing must count.
-    if (link) this.toShard(link, conn, RecordKind.CLOSE, new Uint8Array(0));
+    if (link) this.toShard(link, conn, RecordKind.CLOSE, EMPTY);
     else this.release(conn);
   }
 
@@ -387,7 +396,12 @@ export class Gateway {
         }
         this.counters.bytesOut += len;
         // A socket write cannot point into the ring: the bytes are reused after this batch.
-        conn.transport.write(Buffer.from(link.u8.subarray(offset, offset + len)));
+        if (!conn.transport.write(Buffer.from(link.u8.subarray(offset, offset + len))) && !conn.congested) {
+          // A slow reader: the shard stops sending to it (queues QoS 1/2, drops QoS 0) so that
+          // nothing grows without bound here. Records already in the ring still come.
+          conn.congested = true;
+          this.toShard(link, conn, RecordKind.CONGESTED, EMPTY);
+        }
         return;
       case RecordKind.CLOSE:
         conn.state = ConnState.CLOSING;

@@ -5,13 +5,19 @@ import { WeirError } from '../errors.js';
 import type { Transport } from './connection.js';
 import type { Gateway } from './gateway.js';
 
+/** Unsent bytes a TCP connection may hold before its shard is told to stop sending to it. */
+const WRITE_BUDGET = 1 << 20;
+
 class SocketTransport implements Transport {
   readonly remoteAddress: string;
   constructor(private readonly socket: Socket) {
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
   }
   write(bytes: Uint8Array): boolean {
-    return this.socket.write(bytes);
+    this.socket.write(bytes);
+    // Past the budget, write() has already returned false once (the budget is above the stream's
+    // highWaterMark), so 'drain' follows when the buffer empties.
+    return this.socket.writableLength < WRITE_BUDGET;
   }
   cork(): void {
     this.socket.cork();
@@ -48,6 +54,7 @@ function serve(gateway: Gateway, socket: Socket): void {
   if (!conn) return;
   socket.on('data', (chunk: Buffer) => gateway.data(conn, chunk));
   socket.on('close', () => gateway.closed(conn));
+  socket.on('drain', () => gateway.drained(conn));
   // 'close' always follows 'error'; an error on one socket concerns only that client.
   socket.on('error', () => {});
 }

@@ -121,6 +121,10 @@ export function listenWs(gateway: Gateway, options: WsListenOptions): Promise<Ws
       // The ArrayBuffer is valid only during this call; the gateway copies what it keeps.
       if (conn) gateway.data(conn, new Uint8Array(message));
     },
+    drain(ws) {
+      const { conn } = ws.getUserData();
+      if (conn && ws.getBufferedAmount() < WS_BACKPRESSURE / 2) gateway.drained(conn);
+    },
     close(ws) {
       const { conn, transport } = ws.getUserData();
       if (transport) transport.closed = true;

@@ -26,6 +26,13 @@ export const RecordKind = {
    * routed as if a client without a session had sent it. The connection id is unused.
    */
   INJECT: 6,
+  /**
+   * Inbound: the connection's socket has more unsent bytes than its budget (a slow reader): the
+   * shard stops writing to it and queues or drops by QoS, until DRAINED.
+   */
+  CONGESTED: 7,
+  /** Inbound: the socket has written what it held; the shard may write to it again. */
+  DRAINED: 8,
 } as const;
 export type RecordKindNumber = (typeof RecordKind)[keyof typeof RecordKind];
 

@@ -22,6 +22,8 @@ export class Channel implements WheelEntry {
   keepAlive = 0;
   /** The client's Maximum Packet Size (MQTT 5), or the protocol maximum. */
   maxPacketSize = 268_435_460;
+  /** The gateway reported the socket over its write budget: send nothing until DRAINED. */
+  congested = false;
   /** Topics the client has bound to its Topic Aliases (index = alias), MQTT 5 [MQTT-5.0 3.3.2-12]. */
   readonly aliasesIn: Array<Uint8Array | undefined> = [];
   /** Topic Alias Maximum the client accepts from us (its CONNECT), and the aliases we gave out. */

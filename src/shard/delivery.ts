@@ -107,6 +107,12 @@ function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: () => 
   const retain = (options & 8) !== 0 ? info.retain : false;
   const subIds = subIdLists[i] ?? [];
   const ch = session.online ? shard.channels.get(session.conn) : undefined;
+  if (ch?.congested) {
+    // A slow reader: QoS 0 is dropped and counted, QoS 1/2 waits in the session's bounded queue.
+    if (qos === 0) shard.stats.dropped++;
+    else if (!session.outbound.enqueue(store(info, qos, retain, subIds, bytes))) shard.stats.dropped++;
+    return true;
+  }
   if (ch && ch.state === ChannelState.CONNECTED) {
     const aliased = outboundAlias(shard, ch);
     const alias = aliased & 0xffff;
@@ -204,6 +210,7 @@ export function sendStored(
  */
 export function drainQueue(shard: MqttShard, session: Session): void {
   shard.pendingDrain.delete(session);
+  if (shard.channels.get(session.conn)?.congested) return; // DRAINED will bring it back
   while (session.outbound.canSend && session.online && session.outbound.queuedCount > 0) {
     if (!shard.output.hasRoom(shard.config.maxPacketSize)) {
       shard.pendingDrain.add(session);

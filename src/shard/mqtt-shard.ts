@@ -100,6 +100,14 @@ export class MqttShard implements ShardLogic {
         if (!this.output.hasRoom(this.headroom)) return false;
         injectPublish(this, ptr, len);
         return true;
+      case RecordKind.CONGESTED:
+      case RecordKind.DRAINED: {
+        const ch = this.channels.get(conn);
+        if (!ch) return true;
+        ch.congested = kind === RecordKind.CONGESTED;
+        if (!ch.congested) this.pendingDrain.add(ch.session);
+        return true;
+      }
       case RecordKind.CLOSE: {
         if (!this.output.hasRoom(this.headroom)) return false;
         const ch = this.channels.get(conn);
