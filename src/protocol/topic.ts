@@ -376,7 +376,8 @@ export class SubscriptionIndex {
 
   /**
    * Merges the results of the last match per (handle, group), in place, for delivery: one result
-   * per run, with the highest QoS of the run; `subIds` receives, per kept result, the non-zero
+   * per run, with the highest QoS of the run, No Local only if all have it, Retain As Published
+   * if any has it; `subIds` receives, per kept result, the non-zero
    * subscription identifiers of the run (MQTT 5.0 §3.3.4). Returns the new count. Sorts in WASM,
    * then one pass: no Map.
    */
@@ -393,8 +394,13 @@ export class SubscriptionIndex {
       if (kept > 0) {
         const q = base + (kept - 1) * 4;
         if (u32[q] === u32[p] && u32[q + 3] === u32[p + 3]) {
-          const qos = u32[p + 1]! & 3;
-          if (qos > (u32[q + 1]! & 3)) u32[q + 1] = (u32[q + 1]! & ~3) | qos;
+          const mine = u32[q + 1]!;
+          const other = u32[p + 1]!;
+          // Highest QoS [MQTT-5.0 3.3.4-2]; No Local only if every merged subscription has it
+          // (the message matches one without); Retain As Published if any has it.
+          let merged = (other & 3) > (mine & 3) ? (mine & ~3) | (other & 3) : mine;
+          merged = (merged & ~4) | (mine & other & 4);
+          u32[q + 1] = merged | (other & 8);
           if (subIds && sub !== 0) subIds[kept - 1]!.push(sub);
           continue;
         }

@@ -236,6 +236,28 @@ describe('SubscriptionIndex', () => {
     expect(byHandle.get(2)).toEqual({ qos: 1, ids: [] });
   });
 
+  it('[MQTT-5.0 3.8.3-3] merges No Local as "all have it" and Retain As Published as "any has it"', () => {
+    const idx = new SubscriptionIndex(wasm);
+    // Handles 1 and 3: one subscription with No Local, one without (so the message matches the
+    // one without), mirrored so that whichever the merge sees first, one handle has it first.
+    idx.add('n/+', entry(1, { nl: true }));
+    idx.add('n/#', entry(1, { nl: false, rap: true }));
+    idx.add('n/+', entry(3, { nl: false }));
+    idx.add('n/#', entry(3, { nl: true, rap: true }));
+    // Handle 2: No Local on both.
+    idx.add('n/+', entry(2, { nl: true }));
+    idx.add('n/x', entry(2, { nl: true }));
+    idx.match('n/x');
+    const n = idx.dedupeByHandle();
+    const byHandle = new Map<number, number>();
+    for (let i = 0; i < n; i++) byHandle.set(idx.handleAt(i), idx.optionsAt(i));
+    expect(byHandle.get(1)! & 4).toBe(0);
+    expect(byHandle.get(3)! & 4).toBe(0);
+    expect(byHandle.get(1)! & 8).toBe(8);
+    expect(byHandle.get(3)! & 8).toBe(8);
+    expect(byHandle.get(2)! & 4).toBe(4);
+  });
+
   it('sorts results by (group, handle) in WASM and merges runs, for any count', () => {
     const rnd = prng(7);
     for (const n of [0, 1, 2, 5, 30, 800, 3000]) {
