@@ -205,6 +205,33 @@ export class Broker extends EventEmitter<BrokerEvents> {
     for (const [name, value] of values) this.publish(`$SYS/broker/${name}`, value, { retain: true });
   }
 
+  /**
+   * End shard `index`'s thread at once and start it again on fresh memory (a wedged shard): its
+   * clients are disconnected and reconnect to the new one; sessions held only in memory are lost.
+   * Resolves when the new shard is ready.
+   */
+  async restartShard(index: number): Promise<void> {
+    const gateway = this.gateway;
+    if (!gateway)
+      throw new WeirError('ERR_NOT_LISTENING', 'restartShard() needs a running broker: call listen() first');
+    if (!Number.isInteger(index) || index < 0 || index >= gateway.pool.size) {
+      throw new WeirError(
+        'ERR_CONFIG',
+        `there is no shard ${index}: shards are numbered 0 to ${gateway.pool.size - 1}`,
+      );
+    }
+    const ready = new Promise<void>((resolve) => {
+      const onReady = (link: { index: number }) => {
+        if (link.index !== index) return;
+        gateway.pool.off('ready', onReady);
+        resolve();
+      };
+      gateway.pool.on('ready', onReady);
+    });
+    gateway.pool.kill(index);
+    await ready;
+  }
+
   /** Live connections across all listeners. */
   get connections(): number {
     return this.gateway?.connectionCount ?? 0;

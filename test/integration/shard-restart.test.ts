@@ -1,0 +1,35 @@
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Broker } from '../../src/broker.js';
+import { startBroker } from '../helpers/broker.js';
+
+let broker: Broker;
+beforeAll(async () => {
+  broker = await startBroker();
+});
+afterAll(async () => {
+  await broker.close();
+});
+
+const url = () => `mqtt://127.0.0.1:${broker.ports.tcp}`;
+
+describe('a shard that dies', () => {
+  it('drops its connections, comes back on fresh memory, and serves the clients that reconnect', async () => {
+    const before = await mqtt.connectAsync(url(), { clientId: 'victim', reconnectPeriod: 0 });
+    const closed = new Promise<void>((r) => before.once('close', () => r()));
+    await broker.restartShard(0);
+    await closed;
+    // The broker kept listening: a reconnecting client gets a working session on the new shard.
+    const sub = await mqtt.connectAsync(url(), { clientId: 'victim', reconnectPeriod: 0 });
+    const pub = await mqtt.connectAsync(url(), { clientId: 'survivor', reconnectPeriod: 0 });
+    await sub.subscribeAsync('after/#', { qos: 1 });
+    const got = new Promise<string>((r) => sub.once('message', (_t, p) => r(p.toString())));
+    await pub.publishAsync('after/restart', 'still here', { qos: 1 });
+    expect(await got).toBe('still here');
+    await Promise.all([sub.endAsync(), pub.endAsync()]);
+  });
+
+  it('refuses a shard number that does not exist, saying which exist', async () => {
+    await expect(broker.restartShard(3)).rejects.toThrow(/no shard 3: shards are numbered 0 to 0/);
+  });
+});
