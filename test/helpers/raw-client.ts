@@ -30,6 +30,15 @@ export interface Received {
 
 type Waiter = { resolve: () => void };
 
+/** Every client not yet closed, so a test file can drop them all in afterAll/afterEach. */
+const open = new Set<RawClient>();
+
+/** Destroy every raw client still open. */
+export function destroyAll(): void {
+  for (const c of open) c.destroy();
+  open.clear();
+}
+
 /** The packet type whose `cmd` may be C (AckPacket covers four cmds). */
 export type PacketOf<C extends Packet['cmd']> = Packet extends infer P
   ? P extends { cmd: infer K }
@@ -53,6 +62,7 @@ export class RawClient {
   private readonly closedPromise: Promise<void>;
 
   private constructor(readonly socket: Socket) {
+    open.add(this);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       this.raw.push(chunk);
@@ -62,6 +72,7 @@ export class RawClient {
     });
     this.closedPromise = new Promise((resolve) => {
       socket.once('close', () => {
+        open.delete(this);
         this.closedFlag = true;
         this.wake();
         resolve();
@@ -115,7 +126,9 @@ export class RawClient {
     const item = this.queue.shift();
     if (item) return item;
     if (this.failure) throw this.failure;
-    throw new Error(got ? 'the connection closed before a packet arrived' : `no packet within ${timeoutMs} ms`);
+    throw new Error(
+      got ? 'the connection closed before a packet arrived' : `no packet within ${timeoutMs} ms`,
+    );
   }
 
   /** The next decoded packet. */
@@ -130,11 +143,42 @@ export class RawClient {
     return p as PacketOf<C>;
   }
 
+  /**
+   * The first packet (queued or arriving) of type `cmd` with `messageId` if given; packets before it
+   * stay queued, in order. For flows where the broker may interleave other PUBLISHes.
+   */
+  async expectWhere<C extends Packet['cmd']>(
+    cmd: C,
+    messageId?: number,
+    timeoutMs = 2000,
+  ): Promise<PacketOf<C>> {
+    const find = () =>
+      this.queue.findIndex(
+        (r) =>
+          r.packet.cmd === cmd &&
+          (messageId === undefined || (r.packet as { messageId?: number }).messageId === messageId),
+      );
+    await this.waitFor(() => find() >= 0 || this.closedFlag, timeoutMs);
+    const i = find();
+    if (i < 0) {
+      if (this.failure) throw this.failure;
+      throw new Error(`no ${cmd}${messageId !== undefined ? ` ${messageId}` : ''} within ${timeoutMs} ms`);
+    }
+    return this.queue.splice(i, 1)[0]!.packet as PacketOf<C>;
+  }
+
   /** Asserts that no packet arrives (and the connection stays open) for `ms` (bounded). */
   async expectNothing(ms = 300): Promise<void> {
     await this.waitFor(() => this.queue.length > 0 || this.closedFlag, ms);
-    if (this.queue.length > 0) throw new Error(`unexpected packet: ${JSON.stringify(summary(this.queue[0]!.packet))}`);
+    if (this.queue.length > 0)
+      throw new Error(`unexpected packet: ${JSON.stringify(summary(this.queue[0]!.packet))}`);
     if (this.closedFlag) throw new Error('the connection closed unexpectedly');
+  }
+
+  /** Every packet that arrives within `ms` (bounded): for "how many copies" assertions. */
+  async collect(ms = 300): Promise<Packet[]> {
+    await sleep(Math.min(ms, MAX_WAIT));
+    return this.queue.splice(0).map((r) => r.packet);
   }
 
   /**
@@ -197,7 +241,9 @@ export class RawClient {
     qos: QoS = 0,
     properties?: Properties,
   ): Promise<SubackPacket> {
-    const list = (Array.isArray(subs) ? subs : [subs]).map((s) => (typeof s === 'string' ? { topic: s, qos } : s));
+    const list = (Array.isArray(subs) ? subs : [subs]).map((s) =>
+      typeof s === 'string' ? { topic: s, qos } : s,
+    );
     const messageId = this.id();
     this.send({
       cmd: 'subscribe',
@@ -215,7 +261,8 @@ export class RawClient {
     const messageId = this.id();
     this.send({ cmd: 'unsubscribe', messageId, unsubscriptions: Array.isArray(topics) ? topics : [topics] });
     const unsuback = await this.expect('unsuback');
-    if (unsuback.messageId !== messageId) throw new Error(`UNSUBACK for ${unsuback.messageId}, sent ${messageId}`);
+    if (unsuback.messageId !== messageId)
+      throw new Error(`UNSUBACK for ${unsuback.messageId}, sent ${messageId}`);
     return unsuback;
   }
 
@@ -249,14 +296,11 @@ export class RawClient {
   ): Promise<void> {
     const id = this.publish(topic, payload, o);
     if (o.qos === 1) {
-      const ack = await this.expect('puback');
-      if (ack.messageId !== id) throw new Error(`PUBACK for ${ack.messageId}, sent ${id}`);
+      await this.expectWhere('puback', id);
     } else if (o.qos === 2) {
-      const rec = await this.expect('pubrec');
-      if (rec.messageId !== id) throw new Error(`PUBREC for ${rec.messageId}, sent ${id}`);
+      await this.expectWhere('pubrec', id);
       this.send({ cmd: 'pubrel', messageId: id });
-      const comp = await this.expect('pubcomp');
-      if (comp.messageId !== id) throw new Error(`PUBCOMP for ${comp.messageId}, sent ${id}`);
+      await this.expectWhere('pubcomp', id);
     }
   }
 
@@ -265,16 +309,18 @@ export class RawClient {
     if (p.qos === 1) this.send({ cmd: 'puback', messageId: p.messageId! });
     if (p.qos === 2) {
       this.send({ cmd: 'pubrec', messageId: p.messageId! });
-      const rel = await this.expect('pubrel');
-      if (rel.messageId !== p.messageId) throw new Error(`PUBREL for ${rel.messageId}, expected ${p.messageId}`);
+      await this.expectWhere('pubrel', p.messageId);
       this.send({ cmd: 'pubcomp', messageId: p.messageId! });
     }
   }
 
-  /** A PINGREQ round trip: proves every packet sent before it has been handled. */
+  /**
+   * A PINGREQ round trip: proves every packet sent before it has been handled. Packets that arrive
+   * before the PINGRESP stay queued.
+   */
   async ping(): Promise<void> {
     this.send({ cmd: 'pingreq' });
-    await this.expect('pingresp');
+    await this.expectWhere('pingresp');
   }
 
   private wake(): void {
@@ -311,7 +357,9 @@ function packetLength(buf: Buffer): number {
     if ((byte & 0x80) === 0) return 1 + i + value;
     mult *= 128;
   }
-  throw new Error(`the broker sent a remaining length longer than 4 bytes: ${buf.subarray(0, 5).toString('hex')}`);
+  throw new Error(
+    `the broker sent a remaining length longer than 4 bytes: ${buf.subarray(0, 5).toString('hex')}`,
+  );
 }
 
 function summary(p: Packet): unknown {
@@ -334,7 +382,11 @@ export interface ConnectOptions {
   properties?: Properties;
 }
 
-export function connectPacket(version: ProtocolVersion, clientId: string, o: ConnectOptions = {}): ConnectPacket {
+export function connectPacket(
+  version: ProtocolVersion,
+  clientId: string,
+  o: ConnectOptions = {},
+): ConnectPacket {
   return {
     cmd: 'connect',
     protocolId: version === 3 ? 'MQIsdp' : 'MQTT',
@@ -370,7 +422,8 @@ export async function connected(
   o: ConnectOptions = {},
 ): Promise<RawClient> {
   const { client, connack } = await mqttConnect(port, version, clientId, o);
-  if (connack.reasonCode !== 0) throw new Error(`CONNACK refused ${clientId}: 0x${connack.reasonCode.toString(16)}`);
+  if (connack.reasonCode !== 0)
+    throw new Error(`CONNACK refused ${clientId}: 0x${connack.reasonCode.toString(16)}`);
   return client;
 }
 
@@ -382,4 +435,33 @@ export function text(s: string): Uint8Array {
 /** A payload as a string. */
 export function str(p: Uint8Array): string {
   return Buffer.from(p).toString();
+}
+
+// ── bytes, for packets the codec would refuse to encode ──────────────────────────────────────
+
+/** A UTF-8 string with its two-byte length prefix. */
+export function utf8(s: string | number[]): number[] {
+  const b = typeof s === 'string' ? [...Buffer.from(s)] : s;
+  return [(b.length >> 8) & 0xff, b.length & 0xff, ...b];
+}
+
+export function u16(n: number): number[] {
+  return [(n >> 8) & 0xff, n & 0xff];
+}
+
+export function vbi(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    out.push(byte);
+  } while (n > 0);
+  return out;
+}
+
+/** A whole packet: first byte, remaining length, then the parts. */
+export function rawPacket(first: number, ...parts: number[][]): Buffer {
+  const body = parts.flat();
+  return Buffer.from([first, ...vbi(body.length), ...body]);
 }
