@@ -19,6 +19,9 @@ import type { ShardContext, ShardLogic } from './logic.js';
 import { Output } from './output.js';
 import { RetainStore } from './retain.js';
 
+/** How packets from clients are decoded: client rules, and Payload Format Indicator 1 checked (0x99). */
+const CLIENT_DECODE = Codec.flags({ fromClient: true, validatePayloadUtf8: true });
+
 /** The limits a shard enforces (a subset of the broker's configuration). */
 export interface ShardConfig {
   maxPacketSize: number;
@@ -129,13 +132,18 @@ export class MqttShard implements ShardLogic {
     if (!ch || ch.state !== ChannelState.CONNECTED) return true;
     ch.lastSeen = this.nowSeconds();
     let at = this.resumeAt;
-    const options = { fromClient: true, maxPacketSize: this.config.maxPacketSize, validatePayloadUtf8: true };
     while (at < len) {
       if (!this.output.hasRoom(this.headroom)) {
         this.resumeAt = at;
         return false;
       }
-      const n = this.codec.decodeAt(ptr + at, len - at, ch.version, options);
+      const n = this.codec.decodeAtFlags(
+        ptr + at,
+        len - at,
+        ch.version,
+        CLIENT_DECODE,
+        this.config.maxPacketSize,
+      );
       if (n <= 0) {
         // The gateway hands over whole packets only, so "need more" means a length field lied.
         this.disconnect(ch, n === 0 ? ReasonCode.MALFORMED_PACKET : -n, this.codec.errorReason());
@@ -153,7 +161,7 @@ export class MqttShard implements ShardLogic {
 
   /**
    * End a connection for a protocol reason: MQTT 5 clients get DISCONNECT with the reason code
-   * and string [MQTT-5.0 4.13.1]; 3.1.1 has no DISCONNECT from the server, so the connection is
+   * and string (MQTT 5.0 §4.13.1); 3.1.1 has no DISCONNECT from the server, so the connection is
    * closed [MQTT-3.1.1 4.8.0-1].
    */
   disconnect(ch: Channel, reasonCode: number, reason?: string): void {
