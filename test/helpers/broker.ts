@@ -20,15 +20,24 @@ export function freePort(): Promise<number> {
 }
 
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
-  const broker = createBroker({
-    host: '127.0.0.1',
-    port: await freePort(),
-    wsPort: 0,
-    httpPort: 0,
-    shards: 1,
-    shardMemoryBytes: 64 << 20,
-    ...options,
-  });
-  await broker.listen();
-  return broker;
+  // A port freePort() found free can be taken by a parallel test file before we bind it: try
+  // again with a fresh one (only for the port this helper picks itself).
+  for (let attempt = 0; ; attempt++) {
+    const broker = createBroker({
+      host: '127.0.0.1',
+      port: await freePort(),
+      wsPort: 0,
+      httpPort: 0,
+      shards: 1,
+      shardMemoryBytes: 64 << 20,
+      ...options,
+    });
+    try {
+      await broker.listen();
+      return broker;
+    } catch (error) {
+      const inUse = error instanceof Error && /in use/.test(error.message) && options.port === undefined;
+      if (!inUse || attempt === 4) throw error;
+    }
+  }
 }

@@ -61,7 +61,9 @@ describe('a slow subscriber', () => {
       reconnectPeriod: 0,
     });
     clients.push(fast);
-    await fast.subscribeAsync('flood/#', { qos: 1 });
+    // Only the QoS 1 topic: a client that also took the 30 MB flood could itself fall behind on a
+    // loaded machine and be limited in turn (correctly), which is not what this test is about.
+    await fast.subscribeAsync('flood/1', { qos: 1 });
     let fastQos1 = 0;
     const allQos1 = new Promise<void>((r) =>
       fast.on('message', (_t, _p, packet) => {
