@@ -186,6 +186,9 @@ export class MqttShard implements ShardLogic {
 
   /** Forget a session: its subscriptions, queued messages and handle. */
   dropSession(session: Session): void {
+    // Idempotent: a takeover can end a session (expiry 0) that a Clean Start then ends again, and
+    // a handle freed twice would be given to two sessions.
+    if (this.byHandle[session.handle] !== session) return;
     for (const { filter, options } of session.subscriptions.values()) {
       this.index.remove(filter, session.handle, options.group);
     }

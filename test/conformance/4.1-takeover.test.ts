@@ -43,7 +43,7 @@ for (const v of [4, 5] as const) {
       }
     });
 
-    it.fails(
+    it(
       `[MQTT-${ed} ${both('3.1.4-3, 3.3.2-3', '3.1.4-2, 3.3.2-3')}] after a Clean Start takeover, messages go to the subscriber whose filter matches and no other`,
       async () => {
         // Broker bug: the taken-over session is dropped twice (connectionLost, then Clean Start), so
@@ -64,7 +64,7 @@ for (const v of [4, 5] as const) {
       },
     );
 
-    it.fails(
+    it(
       `[MQTT-${ed} ${both('3.1.4-3, 3.1.2-5', '3.1.4-2, 3.1.2-4')}] after a takeover with Clean Start 0, the new connection receives what it subscribes to`,
       async () => {
         // Broker bug: the old connection's session (expiry 0 / Clean Session 1) is dropped when the

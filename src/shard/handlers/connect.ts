@@ -47,7 +47,11 @@ export function handleOpen(shard: MqttShard, conn: number, ptr: number, len: num
   }
 
   let session = shard.sessions.get(open.clientId);
-  if (session?.online) takeOver(shard, session);
+  if (session?.online) {
+    takeOver(shard, session);
+    // Closing the old connection may have ended the session (Session Expiry 0): look again.
+    session = shard.sessions.get(open.clientId);
+  }
   // Clean Start / Clean Session discards any existing session [MQTT-5.0 3.1.2-4] [MQTT-3.1.1 3.1.2-6].
   if (session && packet.clean) {
     shard.dropSession(session);
