@@ -41,6 +41,12 @@ export class Outbound<M extends OutboundMessage> {
   private readonly ids = new PacketIds();
   /** In flight, in the order sent: re-sent in this order on reconnect [MQTT-5.0 4.4.0-1]. */
   private readonly flights = new Map<number, Inflight<M>>();
+  /**
+   * Flows in flight that this connection has not been sent yet: after a reconnect every flow is
+   * re-sent, but only as many at a time as the (possibly smaller) window allows; the rest keep
+   * their packet identifiers (QoS 2 must) and go as acks come in [MQTT-5.0 3.3.4-9].
+   */
+  private readonly unsent = new Set<number>();
   private readonly queue: M[] = [];
   private queueHead = 0;
   /** min(client's Receive Maximum, our maxInflight); changes at every CONNECT. */
@@ -61,9 +67,22 @@ export class Outbound<M extends OutboundMessage> {
     return this.queue.length - this.queueHead;
   }
 
-  /** Room for one more QoS 1/2 message in flight now. */
+  /** Room for one more new QoS 1/2 message in flight now (flows waiting to be re-sent go first). */
   get canSend(): boolean {
-    return this.flights.size < this.window;
+    return this.unsent.size === 0 && this.flights.size < this.window;
+  }
+
+  /** A reconnect: every flow in flight must be sent again on the new connection. */
+  markAllUnsent(): void {
+    for (const id of this.flights.keys()) this.unsent.add(id);
+  }
+
+  /** The next flow to re-send, if the window has room for it (oldest first), now marked sent. */
+  nextResend(): Inflight<M> | undefined {
+    if (this.unsent.size === 0 || this.flights.size - this.unsent.size >= this.window) return undefined;
+    const id = this.unsent.values().next().value as number;
+    this.unsent.delete(id);
+    return this.flights.get(id);
   }
 
   /** Start the flow of a QoS 1/2 message: its packet identifier, or 0 when none is free. */
@@ -124,6 +143,7 @@ export class Outbound<M extends OutboundMessage> {
   abandon(id: number): AckResultValue {
     if (!this.flights.has(id)) return AckResult.UNKNOWN_ID;
     this.flights.delete(id);
+    this.unsent.delete(id);
     this.ids.free(id);
     return AckResult.OK;
   }
@@ -145,6 +165,7 @@ export class Outbound<M extends OutboundMessage> {
     if (!f) return AckResult.UNKNOWN_ID;
     if (f.state !== expected) return AckResult.WRONG_STATE;
     this.flights.delete(id);
+    this.unsent.delete(id);
     this.ids.free(id);
     return AckResult.OK;
   }

@@ -4,11 +4,12 @@
 // [MQTT-5.0 3.3.4-4]; each shared group gets exactly one copy (MQTT 5.0 §4.8.2); each copy is
 // encoded by WASM straight into the outbound ring, or kept in the session when it cannot go now.
 import type { ForwardOptions } from '../protocol/codec.js';
-import type { QoS } from '../protocol/packets.js';
+import { PacketType, type QoS } from '../protocol/packets.js';
+import { OutboundState } from '../session/outbound.js';
 import type { Session, StoredMessage } from '../session/session.js';
 import { type Channel, ChannelState } from './channel.js';
 import type { MqttShard } from './mqtt-shard.js';
-import { WriteResult } from './output.js';
+import { WriteResult, type WriteResultValue } from './output.js';
 
 const subIdLists: number[][] = [];
 /** Round-robin position per shared group id. */
@@ -180,6 +181,7 @@ function store(
 /**
  * Send a stored message on a session's connection (resend with DUP, or from the queue). The
  * codec's record is overwritten: never call this during the fan-out of another PUBLISH.
+ * Returns the WriteResult (TOO_LARGE also when the connection is gone or the bytes are bad).
  */
 export function sendStored(
   shard: MqttShard,
@@ -187,9 +189,9 @@ export function sendStored(
   m: StoredMessage,
   packetId: number,
   dup: boolean,
-): boolean {
+): WriteResultValue {
   const ch = shard.channels.get(session.conn);
-  if (!ch || !shard.decodeStored(m.bytes, m.version)) return false;
+  if (!ch || !shard.decodeStored(m.bytes, m.version)) return WriteResult.TOO_LARGE;
   const options: ForwardOptions = {
     qos: m.qos,
     packetId,
@@ -201,26 +203,38 @@ export function sendStored(
     // Forward the remaining lifetime [MQTT-5.0 3.3.2-6].
     options.messageExpiry = Math.max(0, Math.ceil((m.expiresAt - Date.now()) / 1000));
   }
-  return shard.output.forward(ch.conn, ch.version, options, ch.maxPacketSize) === WriteResult.OK;
+  return shard.output.forward(ch.conn, ch.version, options, ch.maxPacketSize);
 }
 
 /**
- * Fill the session's window from its queue; expired messages are dropped [MQTT-5.0 3.3.2-5].
- * Stops when the ring lacks room, leaving the session marked for the next drain.
+ * Fill the session's window: first the flows a reconnect left to re-send, then the queue, in
+ * order; expired messages are dropped [MQTT-5.0 3.3.2-5]. A message too large for the client is
+ * dropped and its packet identifier freed [MQTT-5.0 3.1.2-25]. Stops when the ring lacks room,
+ * leaving the session marked for the next drain.
  */
 export function drainQueue(shard: MqttShard, session: Session): void {
   shard.pendingDrain.delete(session);
-  if (shard.channels.get(session.conn)?.congested) return; // DRAINED will bring it back
-  while (session.outbound.canSend && session.online && session.outbound.queuedCount > 0) {
+  const ch = shard.channels.get(session.conn);
+  if (!ch || ch.congested) return; // DRAINED (or a reconnect) brings it back
+  const out = session.outbound;
+  for (;;) {
     if (!shard.output.hasRoom(shard.config.maxPacketSize)) {
       shard.pendingDrain.add(session);
       return;
     }
-    const m = session.outbound.dequeue()!;
+    const f = out.nextResend();
+    if (f) {
+      if (f.state === OutboundState.AWAIT_PUBCOMP)
+        shard.output.ack(ch.conn, ch.version, PacketType.PUBREL, f.id);
+      else if (sendStored(shard, session, f.message, f.id, true) === WriteResult.TOO_LARGE) out.abandon(f.id);
+      continue;
+    }
+    if (!out.canSend || out.queuedCount === 0) return;
+    const m = out.dequeue()!;
     if (m.expiresAt > 0 && m.expiresAt <= Date.now()) continue;
-    const id = m.qos === 0 ? 0 : session.outbound.send(m);
+    const id = m.qos === 0 ? 0 : out.send(m);
     if (m.qos !== 0 && id === 0) return;
-    sendStored(shard, session, m, id, false);
+    if (sendStored(shard, session, m, id, false) === WriteResult.TOO_LARGE && id !== 0) out.abandon(id);
   }
 }
 
@@ -230,15 +244,16 @@ export function deliverStored(shard: MqttShard, session: Session, m: StoredMessa
     sendStored(shard, session, m, 0, false);
     return;
   }
-  if (
-    session.outbound.canSend &&
-    session.outbound.queuedCount === 0 &&
-    shard.output.hasRoom(m.bytes.length + 256)
-  ) {
-    const id = session.outbound.send(m);
-    if (id !== 0 && sendStored(shard, session, m, id, false)) return;
-    if (id !== 0) session.outbound.abandon(id);
+  const out = session.outbound;
+  if (out.canSend && out.queuedCount === 0 && shard.output.hasRoom(m.bytes.length + 256)) {
+    const id = out.send(m);
+    if (id === 0) return;
+    const r = sendStored(shard, session, m, id, false);
+    if (r === WriteResult.OK) return;
+    out.abandon(id);
+    // Too large for this client: dropped, not queued (it would never fit) [MQTT-5.0 3.1.2-25].
+    if (r === WriteResult.TOO_LARGE) return;
   }
-  if (session.outbound.enqueue(m)) shard.pendingDrain.add(session);
+  if (out.enqueue(m)) shard.pendingDrain.add(session);
   else shard.stats.dropped++;
 }

@@ -4,10 +4,9 @@ import type { ConnackPacket, ConnectPacket, Properties, ProtocolVersion } from '
 import { connackReturnCodeV3, ReasonCode } from '../../protocol/reason-codes.js';
 import { validateTopicName } from '../../protocol/topic.js';
 import { decodeOpen, OPEN_ASSIGNED_ID } from '../../ring/records.js';
-import { OutboundState } from '../../session/outbound.js';
 import { Session } from '../../session/session.js';
 import { Channel, ChannelState } from '../channel.js';
-import { drainQueue, sendStored } from '../delivery.js';
+import { drainQueue } from '../delivery.js';
 import type { MqttShard } from '../mqtt-shard.js';
 import { connectionLost } from './close.js';
 
@@ -86,7 +85,7 @@ export function handleOpen(shard: MqttShard, conn: number, ptr: number, len: num
     connack(shard, version, sessionPresent, keepAlive, packet.keepalive, assigned),
     version,
   );
-  resume(shard, session, ch);
+  resume(shard, session);
 }
 
 /** The keep-alive to use, or -1 to refuse (3.1.1 cannot tell the client another value). */
@@ -151,12 +150,10 @@ function encodeWill(shard: MqttShard, packet: ConnectPacket, version: ProtocolVe
 
 /**
  * Re-send what was in flight, in order, PUBLISH with DUP 1 and PUBREL as they were
- * [MQTT-5.0 4.4.0-1] [MQTT-3.1.1 4.4.0-1], then fill the window from the queue.
+ * [MQTT-5.0 4.4.0-1] [MQTT-3.1.1 4.4.0-1], no more at a time than the client's Receive Maximum
+ * now allows [MQTT-5.0 3.3.4-9]; then fill the window from the queue.
  */
-function resume(shard: MqttShard, session: Session, ch: Channel): void {
-  for (const f of session.outbound.inflight()) {
-    if (f.state === OutboundState.AWAIT_PUBCOMP) shard.output.ack(ch.conn, ch.version, 6, f.id);
-    else sendStored(shard, session, f.message, f.id, true);
-  }
+function resume(shard: MqttShard, session: Session): void {
+  session.outbound.markAllUnsent();
   drainQueue(shard, session);
 }

@@ -105,4 +105,25 @@ describe('outbound QoS flows', () => {
     }
     expect(out.queuedCount).toBe(next - expected);
   });
+
+  it('after a reconnect re-sends in-flight flows no faster than the new window allows [MQTT-5.0 3.3.4-9]', () => {
+    const out = new Outbound<{ qos: 1 | 2; n: number }>(5, 100);
+    const ids = [1, 2, 3, 4, 5].map((n) => out.send({ qos: 1, n }));
+    out.window = 2; // the client reconnected with Receive Maximum 2
+    out.markAllUnsent();
+    expect(out.canSend).toBe(false); // new messages wait behind the re-sends
+    expect([out.nextResend()?.message.n, out.nextResend()?.message.n, out.nextResend()]).toEqual([
+      1,
+      2,
+      undefined,
+    ]);
+    out.puback(ids[0]!);
+    expect(out.nextResend()?.message.n).toBe(3);
+    expect(out.nextResend()).toBeUndefined();
+    for (const id of ids.slice(1, 3)) out.puback(id);
+    expect([out.nextResend()?.message.n, out.nextResend()?.message.n]).toEqual([4, 5]);
+    expect(out.canSend).toBe(false); // 2 in flight = the window
+    out.puback(ids[3]!);
+    expect(out.canSend).toBe(true);
+  });
 });
