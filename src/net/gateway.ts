@@ -129,12 +129,28 @@ export class Gateway {
     if (conn.state >= ConnState.CLOSING) return;
     this.counters.bytesIn += chunk.length;
     const status = conn.framer.push(chunk, (bytes, start, end) => this.run(conn, bytes, start, end));
-    // Framing errors (0x81 length, 0x95 too large): 3.1.1 has no DISCONNECT, 5.0's goes from the
-    // shard once routed; before that the connection is simply closed.
     if (status !== 0) {
       this.counters.framingErrors++;
-      this.fail(conn);
+      this.framingError(conn, status);
     }
+  }
+
+  /**
+   * A length that cannot be right (0x81) or a packet over the maximum (0x95): an MQTT 5 client
+   * gets DISCONNECT with that reason before the close [MQTT-5.0 4.13.1-1] (MQTT 5.0 §3.2.2.3.6);
+   * 3.1.1 has no server DISCONNECT [MQTT-3.1.1 4.8.0-1]. The gateway sends it itself: it is the
+   * one that refused the bytes, and the shard never saw them.
+   */
+  private framingError(conn: Connection, reasonCode: number): void {
+    if (conn.state === ConnState.ROUTED && conn.protocolVersion === 5) {
+      conn.state = ConnState.CLOSING;
+      conn.held.length = 0;
+      conn.heldBytes = 0;
+      conn.transport.write(this.codec.encode({ cmd: 'disconnect', reasonCode }, 5));
+      conn.transport.end();
+      return;
+    }
+    this.fail(conn);
   }
 
   /** The transport has written what it held: the shard may send to it again. */

@@ -32,7 +32,9 @@ class SocketTransport implements Transport {
     this.socket.resume();
   }
   end(): void {
-    this.socket.end();
+    // Close fully once the last bytes are flushed: a half-closed socket would stay open for as
+    // long as the client keeps its own side open.
+    this.socket.end(() => this.socket.destroy());
   }
   destroy(): void {
     this.socket.destroy();

@@ -16,7 +16,7 @@ import { handleOpen } from './handlers/connect.js';
 import { dispatch } from './handlers/index.js';
 import { injectPublish, publishWill } from './handlers/broker-publish.js';
 import type { ShardContext, ShardLogic } from './logic.js';
-import { Output } from './output.js';
+import { Output, WriteResult } from './output.js';
 import { RetainStore } from './retain.js';
 
 /** How packets from clients are decoded: client rules, and Payload Format Indicator 1 checked (0x99). */
@@ -168,7 +168,15 @@ export class MqttShard implements ShardLogic {
     if (ch.state !== ChannelState.CONNECTED) return;
     if (ch.version === 5) {
       const properties = reason && reason.length < 200 ? { reasonString: reason } : undefined;
-      this.output.packet(ch.conn, { cmd: 'disconnect', reasonCode, properties }, 5);
+      const sent = this.output.packet(
+        ch.conn,
+        { cmd: 'disconnect', reasonCode, properties },
+        5,
+        ch.maxPacketSize,
+      );
+      // The Reason String is the part the client's Maximum Packet Size can refuse: send without
+      // it rather than exceed the limit [MQTT-5.0 3.1.2-24] [MQTT-5.0 3.14.2-3].
+      if (sent === WriteResult.TOO_LARGE) this.output.packet(ch.conn, { cmd: 'disconnect', reasonCode }, 5);
     }
     ch.state = ChannelState.CLOSING;
     this.output.close(ch.conn);

@@ -43,43 +43,37 @@ for (const v of [4, 5] as const) {
       }
     });
 
-    it(
-      `[MQTT-${ed} ${both('3.1.4-3, 3.3.2-3', '3.1.4-2, 3.3.2-3')}] after a Clean Start takeover, messages go to the subscriber whose filter matches and no other`,
-      async () => {
-        // Broker bug: the taken-over session is dropped twice (connectionLost, then Clean Start), so
-        // its index handle is freed twice and two later sessions share it.
-        const idX = uid('twinX');
-        await connected(port, v, idX, { clean: true });
-        const x = await connected(port, v, idX, { clean: true }); // takes over
-        await x.subscribe(`iso/${idX}`, 0);
-        const y = await connected(port, v, uid('twinY'), { clean: true });
-        await y.subscribe(`iso/other/${idX}`, 0);
-        const pub = await connected(port, v, uid('pub'));
-        pub.publish(`iso/${idX}`, 'for x');
-        pub.publish(`iso/other/${idX}`, 'for y');
-        const gotX = (await x.collect(300)).filter((p): p is PublishPacket => p.cmd === 'publish');
-        const gotY = (await y.collect(100)).filter((p): p is PublishPacket => p.cmd === 'publish');
-        expect(gotX.map((p) => p.topic)).toEqual([`iso/${idX}`]);
-        expect(gotY.map((p) => p.topic)).toEqual([`iso/other/${idX}`]);
-      },
-    );
+    it(`[MQTT-${ed} ${both('3.1.4-3, 3.3.2-3', '3.1.4-2, 3.3.2-3')}] after a Clean Start takeover, messages go to the subscriber whose filter matches and no other`, async () => {
+      // Broker bug: the taken-over session is dropped twice (connectionLost, then Clean Start), so
+      // its index handle is freed twice and two later sessions share it.
+      const idX = uid('twinX');
+      await connected(port, v, idX, { clean: true });
+      const x = await connected(port, v, idX, { clean: true }); // takes over
+      await x.subscribe(`iso/${idX}`, 0);
+      const y = await connected(port, v, uid('twinY'), { clean: true });
+      await y.subscribe(`iso/other/${idX}`, 0);
+      const pub = await connected(port, v, uid('pub'));
+      pub.publish(`iso/${idX}`, 'for x');
+      pub.publish(`iso/other/${idX}`, 'for y');
+      const gotX = (await x.collect(300)).filter((p): p is PublishPacket => p.cmd === 'publish');
+      const gotY = (await y.collect(100)).filter((p): p is PublishPacket => p.cmd === 'publish');
+      expect(gotX.map((p) => p.topic)).toEqual([`iso/${idX}`]);
+      expect(gotY.map((p) => p.topic)).toEqual([`iso/other/${idX}`]);
+    });
 
-    it(
-      `[MQTT-${ed} ${both('3.1.4-3, 3.1.2-5', '3.1.4-2, 3.1.2-4')}] after a takeover with Clean Start 0, the new connection receives what it subscribes to`,
-      async () => {
-        // Broker bug: the old connection's session (expiry 0 / Clean Session 1) is dropped when the
-        // old connection is closed, but the new connection keeps using the dropped session object.
-        const id = uid('take0');
-        await connected(port, v, id, { clean: true });
-        const { client: b, connack } = await mqttConnect(port, v, id, { clean: false });
-        expect(connack.reasonCode).toBe(0);
-        const topic = `take0/${id}`;
-        await b.subscribe(topic, 1);
-        const pub = await connected(port, v, uid('pub'));
-        await pub.publishAcked(topic, 'reach me', { qos: 1 });
-        expect(str((await b.expect('publish')).payload)).toBe('reach me');
-      },
-    );
+    it(`[MQTT-${ed} ${both('3.1.4-3, 3.1.2-5', '3.1.4-2, 3.1.2-4')}] after a takeover with Clean Start 0, the new connection receives what it subscribes to`, async () => {
+      // Broker bug: the old connection's session (expiry 0 / Clean Session 1) is dropped when the
+      // old connection is closed, but the new connection keeps using the dropped session object.
+      const id = uid('take0');
+      await connected(port, v, id, { clean: true });
+      const { client: b, connack } = await mqttConnect(port, v, id, { clean: false });
+      expect(connack.reasonCode).toBe(0);
+      const topic = `take0/${id}`;
+      await b.subscribe(topic, 1);
+      const pub = await connected(port, v, uid('pub'));
+      await pub.publishAcked(topic, 'reach me', { qos: 1 });
+      expect(str((await b.expect('publish')).payload)).toBe('reach me');
+    });
   });
 }
 

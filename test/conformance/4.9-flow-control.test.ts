@@ -105,27 +105,24 @@ describe("The client's Receive Maximum, MQTT 5.0", () => {
     expect(str((await sub.expect('publish')).payload)).toBe('b');
   });
 
-  it(
-    '[MQTT-5.0 3.3.4-9] on reconnect with a smaller Receive Maximum, re-sends no more unacknowledged PUBLISHes than it',
-    async () => {
-      const id = uid('shrink');
-      const topic = `shrink/${id}`;
-      const session = { clean: false, properties: { sessionExpiryInterval: 60, receiveMaximum: 5 } };
-      const a = await connected(port, 5, id, session);
-      await a.subscribe(topic, 1);
-      const pub = await connected(port, 5, uid('pub'));
-      for (let i = 0; i < 5; i++) await pub.publishAcked(topic, String(i), { qos: 1 });
-      for (let i = 0; i < 5; i++) await a.expect('publish');
-      a.destroy();
-      const { client: b } = await mqttConnect(port, 5, id, {
-        clean: false,
-        properties: { sessionExpiryInterval: 60, receiveMaximum: 2 },
-      });
-      await b.ping();
-      const resent = (await b.collect(100)).filter((p) => p.cmd === 'publish');
-      expect(resent.length).toBeLessThanOrEqual(2);
-    },
-  );
+  it('[MQTT-5.0 3.3.4-9] on reconnect with a smaller Receive Maximum, re-sends no more unacknowledged PUBLISHes than it', async () => {
+    const id = uid('shrink');
+    const topic = `shrink/${id}`;
+    const session = { clean: false, properties: { sessionExpiryInterval: 60, receiveMaximum: 5 } };
+    const a = await connected(port, 5, id, session);
+    await a.subscribe(topic, 1);
+    const pub = await connected(port, 5, uid('pub'));
+    for (let i = 0; i < 5; i++) await pub.publishAcked(topic, String(i), { qos: 1 });
+    for (let i = 0; i < 5; i++) await a.expect('publish');
+    a.destroy();
+    const { client: b } = await mqttConnect(port, 5, id, {
+      clean: false,
+      properties: { sessionExpiryInterval: 60, receiveMaximum: 2 },
+    });
+    await b.ping();
+    const resent = (await b.collect(100)).filter((p) => p.cmd === 'publish');
+    expect(resent.length).toBeLessThanOrEqual(2);
+  });
 });
 
 describe("The client's Maximum Packet Size, MQTT 5.0", () => {
@@ -147,39 +144,33 @@ describe("The client's Maximum Packet Size, MQTT 5.0", () => {
     expect(sub.rawBytes().length).toBeLessThan(2 * MAX); // CONNACK + SUBACK + one small PUBLISH
   });
 
-  it(
-    '[MQTT-5.0 3.1.2-25, 3.3.4-9] a too-large message waiting in the queue is discarded "as if sent": it does not hold a Receive Maximum slot',
-    async () => {
-      const topic = `mpsq/${uid('t')}`;
-      const sub = await connected(port, 5, uid('sub'), {
-        properties: { maximumPacketSize: MAX, receiveMaximum: 1 },
-      });
-      await sub.subscribe(topic, 1);
-      const pub = await connected(port, 5, uid('pub'));
-      await pub.publishAcked(topic, 'first', { qos: 1 }); // in flight, unacknowledged
-      await pub.publishAcked(topic, big, { qos: 1 }); // queued; too large for this client
-      await pub.publishAcked(topic, 'third', { qos: 1 }); // queued
-      const first = await sub.expect('publish');
-      expect(str(first.payload)).toBe('first');
-      sub.send({ cmd: 'puback', messageId: first.messageId! });
-      const next = await sub.expect('publish', 1000);
-      expect(str(next.payload)).toBe('third');
-    },
-  );
+  it('[MQTT-5.0 3.1.2-25, 3.3.4-9] a too-large message waiting in the queue is discarded "as if sent": it does not hold a Receive Maximum slot', async () => {
+    const topic = `mpsq/${uid('t')}`;
+    const sub = await connected(port, 5, uid('sub'), {
+      properties: { maximumPacketSize: MAX, receiveMaximum: 1 },
+    });
+    await sub.subscribe(topic, 1);
+    const pub = await connected(port, 5, uid('pub'));
+    await pub.publishAcked(topic, 'first', { qos: 1 }); // in flight, unacknowledged
+    await pub.publishAcked(topic, big, { qos: 1 }); // queued; too large for this client
+    await pub.publishAcked(topic, 'third', { qos: 1 }); // queued
+    const first = await sub.expect('publish');
+    expect(str(first.payload)).toBe('first');
+    sub.send({ cmd: 'puback', messageId: first.messageId! });
+    const next = await sub.expect('publish', 1000);
+    expect(str(next.payload)).toBe('third');
+  });
 
-  it(
-    '[MQTT-5.0 3.1.2-25, 3.3.4-9] a too-large retained message does not hold a Receive Maximum slot',
-    async () => {
-      const topic = `mpsr/${uid('t')}`;
-      const pub = await connected(port, 5, uid('pub'));
-      await pub.publishAcked(topic, big, { qos: 1, retain: true });
-      const sub = await connected(port, 5, uid('sub'), {
-        properties: { maximumPacketSize: MAX, receiveMaximum: 1 },
-      });
-      await sub.subscribe(topic, 1);
-      await pub.publishAcked(topic, 'after', { qos: 1 });
-      const got = await sub.expect('publish', 1000);
-      expect(str(got.payload)).toBe('after');
-    },
-  );
+  it('[MQTT-5.0 3.1.2-25, 3.3.4-9] a too-large retained message does not hold a Receive Maximum slot', async () => {
+    const topic = `mpsr/${uid('t')}`;
+    const pub = await connected(port, 5, uid('pub'));
+    await pub.publishAcked(topic, big, { qos: 1, retain: true });
+    const sub = await connected(port, 5, uid('sub'), {
+      properties: { maximumPacketSize: MAX, receiveMaximum: 1 },
+    });
+    await sub.subscribe(topic, 1);
+    await pub.publishAcked(topic, 'after', { qos: 1 });
+    const got = await sub.expect('publish', 1000);
+    expect(str(got.payload)).toBe('after');
+  });
 });

@@ -52,8 +52,6 @@ interface Case {
   bytes: (v: 4 | 5) => Buffer;
   /** The reason code of the DISCONNECT a 5.0 client must get. */
   code: number;
-  /** A known broker bug in this edition: the test is marked it.fails (see the report). */
-  bug?: 4 | 5;
 }
 
 const props0 = (v: 4 | 5) => (v === 5 ? [0] : []);
@@ -214,8 +212,6 @@ const cases: Case[] = [
     what: 'a Remaining Length of five bytes',
     bytes: () => Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x7f]),
     code: MALFORMED,
-    // Broker bug: the gateway's framer refuses it but closes without the DISCONNECT (gateway.ts data()).
-    bug: 5,
   },
   {
     ids: { 4: '§2.2.3, 4.8.0-1', 5: '§2.1.4, 4.13.1-1' },
@@ -232,8 +228,7 @@ for (const v of [4, 5] as const) {
       const ids = c.ids[v];
       if (ids === undefined) continue;
       const code = `0x${c.code.toString(16).toUpperCase()}`;
-      const test = c.bug === v ? it.fails : it;
-      test(`[MQTT-${ed} ${ids}] closes the connection on ${c.what}${v === 5 ? ` (DISCONNECT ${code})` : ''}, and keeps serving others`, async () => {
+      it(`[MQTT-${ed} ${ids}] closes the connection on ${c.what}${v === 5 ? ` (DISCONNECT ${code})` : ''}, and keeps serving others`, async () => {
         const client = await connected(port, v, uid('bad'));
         client.send(c.bytes(v));
         const got = await client.expectClosed();
@@ -244,19 +239,15 @@ for (const v of [4, 5] as const) {
       });
     }
 
-    // Broker bug in 5.0: the gateway's framer refuses the packet but closes without DISCONNECT 0x95.
-    (v === 5 ? it.fails : it)(
-      `[MQTT-${ed} ${v === 5 ? '§3.2.2.3.6, 4.13.1-1' : '4.8.0-1'}] closes the connection on a packet larger than the Maximum Packet Size${v === 5 ? ' (DISCONNECT 0x95), announced in CONNACK' : ''}`,
-      async () => {
-        const { client, connack } = await mqttConnect(port, v, uid('big'));
-        if (v === 5) expect(connack.properties?.maximumPacketSize).toBe(MAX_PACKET);
-        client.publish('big/x', 'x'.repeat(MAX_PACKET));
-        const got = await client.expectClosed();
-        if (v === 5) expect(got).toEqual([expect.objectContaining({ cmd: 'disconnect', reasonCode: 0x95 })]);
-        else expect(got).toEqual([]);
-        await stillServing();
-      },
-    );
+    it(`[MQTT-${ed} ${v === 5 ? '§3.2.2.3.6, 4.13.1-1' : '4.8.0-1'}] closes the connection on a packet larger than the Maximum Packet Size${v === 5 ? ' (DISCONNECT 0x95), announced in CONNACK' : ''}`, async () => {
+      const { client, connack } = await mqttConnect(port, v, uid('big'));
+      if (v === 5) expect(connack.properties?.maximumPacketSize).toBe(MAX_PACKET);
+      client.publish('big/x', 'x'.repeat(MAX_PACKET));
+      const got = await client.expectClosed();
+      if (v === 5) expect(got).toEqual([expect.objectContaining({ cmd: 'disconnect', reasonCode: 0x95 })]);
+      else expect(got).toEqual([]);
+      await stillServing();
+    });
 
     it(`[MQTT-${ed} 3.1.0-1] keeps serving others when a client sends half a packet and vanishes`, async () => {
       const client = await connected(port, v, uid('half'));
@@ -271,21 +262,16 @@ for (const v of [4, 5] as const) {
 }
 
 describe("Errors and the client's Maximum Packet Size, MQTT 5.0", () => {
-  // Broker bug: MqttShard.disconnect() adds a Reason String without checking the client's
-  // Maximum Packet Size (a 50-byte DISCONNECT goes to a client that accepts 16).
-  it.fails(
-    '[MQTT-5.0 3.1.2-24, 3.14.2-3] leaves out the Reason String rather than send a DISCONNECT larger than the client accepts',
-    async () => {
-      const max = 16;
-      const c = await connected(port, 5, uid('tiny'), { properties: { maximumPacketSize: max } });
-      const before = c.rawBytes().length;
-      c.send(rawPacket(0x30, utf8('a/+'), [0])); // wildcard in a Topic Name: DISCONNECT 0x90
-      const got = await c.expectClosed();
-      expect(got).toEqual([expect.objectContaining({ cmd: 'disconnect', reasonCode: 0x90 })]);
-      expect(c.rawBytes().length - before).toBeLessThanOrEqual(max);
-      await stillServing();
-    },
-  );
+  it('[MQTT-5.0 3.1.2-24, 3.14.2-3] leaves out the Reason String rather than send a DISCONNECT larger than the client accepts', async () => {
+    const max = 16;
+    const c = await connected(port, 5, uid('tiny'), { properties: { maximumPacketSize: max } });
+    const before = c.rawBytes().length;
+    c.send(rawPacket(0x30, utf8('a/+'), [0])); // wildcard in a Topic Name: DISCONNECT 0x90
+    const got = await c.expectClosed();
+    expect(got).toEqual([expect.objectContaining({ cmd: 'disconnect', reasonCode: 0x90 })]);
+    expect(c.rawBytes().length - before).toBeLessThanOrEqual(max);
+    await stillServing();
+  });
 });
 
 describe('CONNECT properties, MQTT 5.0', () => {
