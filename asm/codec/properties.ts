@@ -268,7 +268,7 @@ export function decodeProperties(
       setLimit(outer);
       return false;
     }
-    if (!valueOk(id, propValue)) return fail(Err.PropertyValue, id);
+    if (!valueOk(id, propValue)) return fail(id == PropId.TopicAlias ? Err.TopicAliasZero : Err.PropertyValue, id);
     if (id == PropId.UserProperty) users++;
     if (id == PropId.SubscriptionIdentifier) subIds++;
     if ((seen & bit) == 0) storeSlot(id, info & 0xff);

@@ -13,6 +13,7 @@ export const enum Rc {
   UnsupportedVersion = 0x84,
   ClientIdInvalid = 0x85,
   TopicNameInvalid = 0x90,
+  TopicAliasInvalid = 0x94,
   PacketTooLarge = 0x95,
   PayloadFormatInvalid = 0x99,
 }
@@ -68,7 +69,8 @@ export const enum Err {
   EncodeSpan = 46,
   InputOutsideMemory = 47,
   SubscriptionQos = 48,
-  Count = 49,
+  TopicAliasZero = 49,
+  Count = 50,
 }
 
 /** The MQTT 5 reason code for an error index: the one place in asm/ that makes this choice. */
@@ -88,6 +90,9 @@ export function errorReasonCode(err: i32): i32 {
       return Rc.ClientIdInvalid;
     case Err.PayloadUtf8:
       return Rc.PayloadFormatInvalid;
+    // A Topic Alias of 0 is "Topic Alias invalid" [MQTT-5.0 3.3.2-8] (MQTT 5.0 §3.3.2.3.4).
+    case Err.TopicAliasZero:
+      return Rc.TopicAliasInvalid;
     case Err.TopicEmpty:
     case Err.SessionPresentOnError:
     case Err.PropertyDuplicate:

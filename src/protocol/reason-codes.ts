@@ -265,6 +265,7 @@ export const DecodeError = {
   ENCODE_SPAN: 46,
   INPUT_OUTSIDE_MEMORY: 47,
   SUBSCRIPTION_QOS: 48,
+  TOPIC_ALIAS_ZERO: 49,
 } as const;
 
 const M = ReasonCode.MALFORMED_PACKET;
@@ -329,6 +330,7 @@ const ERROR_TABLE: ReadonlyArray<readonly [number, (d: number, t: number) => str
   [U, (d) => `span at record offset ${d} is outside the memory`],
   [U, (d) => `the ${d} input bytes are not inside the WASM memory`],
   [P, () => 'maximum QoS 3 in the subscription options'],
+  [ReasonCode.TOPIC_ALIAS_INVALID, () => 'Topic Alias 0 is not allowed'],
 ];
 
 /** The MQTT 5 reason code for a DecodeError index (the same table asm/codec/status.ts keeps). */

@@ -53,8 +53,8 @@ describe('PUBLISH validation', () => {
   it('[MQTT-5.0 3.3.2.3.8] rejects Subscription Identifier 0', () => {
     expectError(pkt(0x30, str('t'), props([0x0b, 0])), 5, PROTOCOL_ERROR, /0x0B/);
   });
-  it('[MQTT-5.0 3.3.2-8] rejects Topic Alias 0', () => {
-    expectError(pkt(0x30, str('t'), props([0x23, ...u16(0)])), 5, PROTOCOL_ERROR, /0x23/);
+  it('[MQTT-5.0 3.3.2-8] rejects Topic Alias 0 as Topic Alias invalid (0x94, MQTT 5.0 §3.3.2.3.4)', () => {
+    expectError(pkt(0x30, str('t'), props([0x23, ...u16(0)])), 5, 0x94, /Topic Alias 0/);
   });
   it('[MQTT-5.0 2.2.2.2] rejects Topic Alias twice', () => {
     expectError(

@@ -94,9 +94,7 @@ describe('Topic aliases from the client, MQTT 5.0', () => {
     await expectDisconnect(pub, 0x94);
   });
 
-  // Broker bug: the codec's range check for property 0x23 answers 0x82 (Protocol Error), where
-  // §3.3.2.3.4 names 0x94 for "a Topic Alias value of 0 or greater than the Topic Alias Maximum".
-  it.fails('[MQTT-5.0 3.3.2-8, §3.3.2.3.4] alias 0 gets DISCONNECT 0x94', async () => {
+  it('[MQTT-5.0 3.3.2-8, §3.3.2.3.4] alias 0 gets DISCONNECT 0x94', async () => {
     const pub = await connected(port, 5, uid('zero'));
     pub.send(rawPacket(0x30, utf8('alias/zero'), [3, 0x23, 0, 0], [0x78]));
     await expectDisconnect(pub, 0x94);
