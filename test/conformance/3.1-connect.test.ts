@@ -1,34 +1,18 @@
 // CONNECT and CONNACK (MQTT 3.1.1 §3.1–3.2, MQTT 5.0 §3.1–3.2), black-box over TCP.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
+import { describe, expect, it } from 'vitest';
 import type { ProtocolVersion } from '../../src/protocol/packets.js';
-import { startBroker } from '../helpers/broker.js';
 import {
   connected,
   connectPacket,
-  destroyAll,
   mqttConnect,
   RawClient,
   rawPacket,
   u16,
   utf8,
 } from '../helpers/raw-client.js';
+import { port, uid, useBroker } from './setup.js';
 
-let broker: Broker;
-let port: number;
-
-beforeAll(async () => {
-  broker = await startBroker({ keepAliveMax: 100 });
-  port = broker.ports.tcp!;
-});
-afterEach(() => destroyAll());
-afterAll(async () => {
-  destroyAll();
-  await broker.close();
-});
-
-let seq = 0;
-const uid = (p: string) => `${p}-${++seq}`;
+useBroker({ keepAliveMax: 100 });
 
 /** A CONNECT built by hand: protocol name, level, flags, keep-alive 60, (v5: empty properties), payload fields. */
 function connectBytes(
@@ -116,7 +100,7 @@ for (const v of [4, 5] as const satisfies readonly ProtocolVersion[]) {
     });
 
     it(`[MQTT-${ed} 3.1.3-5] accepts a 23-character alphanumeric client identifier`, async () => {
-      const id = `A${seq++}bcdefghijklmnopqrstuvwxyz0123456789`.slice(0, 23);
+      const id = `${uid('A')}bcdefghijklmnopqrstuvwxyz0123456789`.slice(0, 23);
       const { connack } = await mqttConnect(port, v, id);
       expect(connack.reasonCode).toBe(0);
     });

@@ -1,27 +1,12 @@
 // The Will Message (MQTT 3.1.1 §3.1.2.5, MQTT 5.0 §3.1.2.5 and §3.1.3.2): published when the
 // connection ends without DISCONNECT, with its QoS and RETAIN, after its Will Delay Interval, and
 // not at all if the client comes back within the delay; black-box over TCP.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
+import { describe, expect, it } from 'vitest';
 import type { QoS, Will } from '../../src/protocol/packets.js';
-import { startBroker } from '../helpers/broker.js';
-import { connected, destroyAll, sleep, str, text } from '../helpers/raw-client.js';
+import { connected, sleep, str, text } from '../helpers/raw-client.js';
+import { port, uid, useBroker } from './setup.js';
 
-let broker: Broker;
-let port: number;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  port = broker.ports.tcp!;
-});
-afterEach(() => destroyAll());
-afterAll(async () => {
-  destroyAll();
-  await broker.close();
-});
-
-let seq = 0;
-const uid = (p: string) => `${p}-${++seq}`;
+useBroker();
 
 const will = (
   topic: string,

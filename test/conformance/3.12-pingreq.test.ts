@@ -1,24 +1,9 @@
 // PINGREQ and PINGRESP (MQTT 3.1.1 §3.12–3.13, MQTT 5.0 §3.12–3.13) and keep-alive; black-box over TCP.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
-import { startBroker } from '../helpers/broker.js';
-import { connected, destroyAll, sleep } from '../helpers/raw-client.js';
+import { describe, expect, it } from 'vitest';
+import { connected, sleep } from '../helpers/raw-client.js';
+import { port, uid, useBroker } from './setup.js';
 
-let broker: Broker;
-let port: number;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  port = broker.ports.tcp!;
-});
-afterEach(() => destroyAll());
-afterAll(async () => {
-  destroyAll();
-  await broker.close();
-});
-
-let seq = 0;
-const uid = (p: string) => `${p}-${++seq}`;
+useBroker();
 
 for (const v of [4, 5] as const) {
   const ed = v === 5 ? '5.0' : '3.1.1';

@@ -1,26 +1,11 @@
 // DISCONNECT from the client (MQTT 3.1.1 §3.14, MQTT 5.0 §3.14): the will is discarded on a
 // normal DISCONNECT and kept with 0x04; the Session Expiry Interval may change on DISCONNECT
 // except from 0; black-box over TCP.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
-import { startBroker } from '../helpers/broker.js';
-import { connected, destroyAll, mqttConnect, sleep, str, text } from '../helpers/raw-client.js';
+import { describe, expect, it } from 'vitest';
+import { connected, mqttConnect, sleep, str, text } from '../helpers/raw-client.js';
+import { port, uid, useBroker } from './setup.js';
 
-let broker: Broker;
-let port: number;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  port = broker.ports.tcp!;
-});
-afterEach(() => destroyAll());
-afterAll(async () => {
-  destroyAll();
-  await broker.close();
-});
-
-let seq = 0;
-const uid = (p: string) => `${p}-${++seq}`;
+useBroker();
 
 for (const v of [4, 5] as const) {
   const ed = v === 5 ? '5.0' : '3.1.1';

@@ -1,26 +1,11 @@
 // PUBLISH and its acknowledgements (MQTT 3.1.1 §3.3–3.7, §4.3, §4.6; MQTT 5.0 §3.3–3.7, §4.3, §4.6),
 // QoS 0/1/2 in both directions, DUP, retained messages and the RETAIN flag, black-box over TCP.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
+import { describe, expect, it } from 'vitest';
 import type { PublishPacket, QoS } from '../../src/protocol/packets.js';
-import { startBroker } from '../helpers/broker.js';
-import { connected, destroyAll, mqttConnect, type RawClient, sleep, str } from '../helpers/raw-client.js';
+import { connected, mqttConnect, type RawClient, sleep, str } from '../helpers/raw-client.js';
+import { port, uid, useBroker } from './setup.js';
 
-let broker: Broker;
-let port: number;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  port = broker.ports.tcp!;
-});
-afterEach(() => destroyAll());
-afterAll(async () => {
-  destroyAll();
-  await broker.close();
-});
-
-let seq = 0;
-const uid = (p: string) => `${p}-${++seq}`;
+useBroker();
 
 for (const v of [4, 5] as const) {
   const ed = v === 5 ? '5.0' : '3.1.1';

@@ -1,35 +1,12 @@
 // Topic aliases (MQTT 5.0 §3.3.2.3.4, §3.1.2.11.5, §3.2.2.3.8), both ways: the client's aliases up
 // to our Topic Alias Maximum, ours up to the client's; black-box over TCP.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
+import { describe, expect, it } from 'vitest';
 import type { PublishPacket } from '../../src/protocol/packets.js';
-import { startBroker } from '../helpers/broker.js';
-import {
-  connected,
-  destroyAll,
-  mqttConnect,
-  type RawClient,
-  rawPacket,
-  str,
-  utf8,
-} from '../helpers/raw-client.js';
+import { connected, mqttConnect, type RawClient, rawPacket, str, utf8 } from '../helpers/raw-client.js';
+import { port, uid, useBroker } from './setup.js';
 
 const ALIAS_MAX = 3;
-let broker: Broker;
-let port: number;
-
-beforeAll(async () => {
-  broker = await startBroker({ topicAliasMaximum: ALIAS_MAX });
-  port = broker.ports.tcp!;
-});
-afterEach(() => destroyAll());
-afterAll(async () => {
-  destroyAll();
-  await broker.close();
-});
-
-let seq = 0;
-const uid = (p: string) => `${p}-${++seq}`;
+useBroker({ topicAliasMaximum: ALIAS_MAX });
 
 /** Publish with a Topic Alias; `topic` '' uses an existing binding. */
 function aliased(c: RawClient, topic: string, alias: number, payload: string, retain = false): void {

@@ -1,27 +1,12 @@
 // SUBSCRIBE and SUBACK (MQTT 3.1.1 §3.8–3.9, MQTT 5.0 §3.8–3.9): reason codes, replacement,
 // overlapping subscriptions, Retain Handling, Retain As Published, No Local, subscription
 // identifiers; black-box over TCP.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
+import { describe, expect, it } from 'vitest';
 import type { PublishPacket } from '../../src/protocol/packets.js';
-import { startBroker } from '../helpers/broker.js';
-import { connected, destroyAll, rawPacket, str, u16, utf8 } from '../helpers/raw-client.js';
+import { connected, rawPacket, str, u16, utf8 } from '../helpers/raw-client.js';
+import { port, uid, useBroker } from './setup.js';
 
-let broker: Broker;
-let port: number;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  port = broker.ports.tcp!;
-});
-afterEach(() => destroyAll());
-afterAll(async () => {
-  destroyAll();
-  await broker.close();
-});
-
-let seq = 0;
-const uid = (p: string) => `${p}-${++seq}`;
+useBroker();
 
 for (const v of [4, 5] as const) {
   const ed = v === 5 ? '5.0' : '3.1.1';

@@ -1,27 +1,12 @@
 // Session state (MQTT 3.1.1 §3.1.2.4, §4.1, §4.4; MQTT 5.0 §3.1.2.4, §3.1.2.11, §4.1, §4.4):
 // Clean Start, Session Present, Session Expiry, messages queued while offline, in-flight messages
 // re-sent with DUP; black-box over TCP. Takeover: 4.1-takeover.test.ts.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
+import { describe, expect, it } from 'vitest';
 import type { Properties } from '../../src/protocol/packets.js';
-import { startBroker } from '../helpers/broker.js';
-import { connected, destroyAll, mqttConnect, sleep, str } from '../helpers/raw-client.js';
+import { connected, mqttConnect, sleep, str } from '../helpers/raw-client.js';
+import { port, uid, useBroker } from './setup.js';
 
-let broker: Broker;
-let port: number;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  port = broker.ports.tcp!;
-});
-afterEach(() => destroyAll());
-afterAll(async () => {
-  destroyAll();
-  await broker.close();
-});
-
-let seq = 0;
-const uid = (p: string) => `${p}-${++seq}`;
+useBroker();
 
 for (const v of [4, 5] as const) {
   const ed = v === 5 ? '5.0' : '3.1.1';

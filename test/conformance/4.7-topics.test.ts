@@ -1,26 +1,11 @@
 // Topic names and filters (MQTT 3.1.1 §4.7, MQTT 5.0 §4.7): wildcards, `$` topics, empty levels,
 // no normalization; black-box over TCP.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
+import { describe, expect, it } from 'vitest';
 import type { ProtocolVersion, PublishPacket } from '../../src/protocol/packets.js';
-import { startBroker } from '../helpers/broker.js';
-import { connected, destroyAll } from '../helpers/raw-client.js';
+import { connected } from '../helpers/raw-client.js';
+import { port, uid, useBroker } from './setup.js';
 
-let broker: Broker;
-let port: number;
-
-beforeAll(async () => {
-  broker = await startBroker({ sysInterval: 1 });
-  port = broker.ports.tcp!;
-});
-afterEach(() => destroyAll());
-afterAll(async () => {
-  destroyAll();
-  await broker.close();
-});
-
-let seq = 0;
-const uid = (p: string) => `${p}-${++seq}`;
+useBroker({ sysInterval: 1 });
 
 /** Which of `topics` a subscriber on `filter` receives (each published once at QoS 0). */
 async function received(v: ProtocolVersion, filter: string, topics: string[]): Promise<string[]> {

@@ -1,26 +1,11 @@
 // Shared subscriptions (MQTT 5.0 §4.8.2), within the one shard the broker runs today: each message
 // goes to exactly one member of a group; black-box over TCP.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
+import { describe, expect, it } from 'vitest';
 import type { Packet, PublishPacket } from '../../src/protocol/packets.js';
-import { startBroker } from '../helpers/broker.js';
-import { connected, destroyAll, type RawClient, str } from '../helpers/raw-client.js';
+import { connected, type RawClient, str } from '../helpers/raw-client.js';
+import { port, uid, useBroker } from './setup.js';
 
-let broker: Broker;
-let port: number;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  port = broker.ports.tcp!;
-});
-afterEach(() => destroyAll());
-afterAll(async () => {
-  destroyAll();
-  await broker.close();
-});
-
-let seq = 0;
-const uid = (p: string) => `${p}-${++seq}`;
+useBroker();
 
 const publishes = (ps: Packet[]) => ps.filter((p): p is PublishPacket => p.cmd === 'publish');
 

@@ -1,28 +1,13 @@
 // Flow control (MQTT 5.0 §3.3.4, §4.9) and Maximum Packet Size (MQTT 5.0 §3.1.2.11.4): our Receive
 // Maximum against a client, the client's Receive Maximum and Maximum Packet Size against us;
 // black-box over TCP.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
+import { describe, expect, it } from 'vitest';
 import type { PublishPacket } from '../../src/protocol/packets.js';
-import { startBroker } from '../helpers/broker.js';
-import { connected, destroyAll, mqttConnect, str } from '../helpers/raw-client.js';
+import { connected, mqttConnect, str } from '../helpers/raw-client.js';
+import { port, uid, useBroker } from './setup.js';
 
 const RECEIVE_MAXIMUM = 3;
-let broker: Broker;
-let port: number;
-
-beforeAll(async () => {
-  broker = await startBroker({ receiveMaximum: RECEIVE_MAXIMUM });
-  port = broker.ports.tcp!;
-});
-afterEach(() => destroyAll());
-afterAll(async () => {
-  destroyAll();
-  await broker.close();
-});
-
-let seq = 0;
-const uid = (p: string) => `${p}-${++seq}`;
+useBroker({ receiveMaximum: RECEIVE_MAXIMUM });
 
 describe('Our Receive Maximum, MQTT 5.0', () => {
   it('[MQTT-5.0 §3.2.2.3.3] CONNACK announces the Receive Maximum', async () => {

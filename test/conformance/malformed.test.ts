@@ -1,36 +1,12 @@
 // Malformed packets and protocol errors (MQTT 3.1.1 §1.5.3, §2.2, §4.8; MQTT 5.0 §1.5, §2.1, §4.13):
 // the connection is closed, with DISCONNECT and the right reason code in 5.0, and the broker
 // keeps serving other clients; black-box over TCP.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
-import { startBroker } from '../helpers/broker.js';
-import {
-  connected,
-  destroyAll,
-  mqttConnect,
-  RawClient,
-  rawPacket,
-  str,
-  u16,
-  utf8,
-} from '../helpers/raw-client.js';
+import { describe, expect, it } from 'vitest';
+import { connected, mqttConnect, RawClient, rawPacket, str, u16, utf8 } from '../helpers/raw-client.js';
+import { port, uid, useBroker } from './setup.js';
 
 const MAX_PACKET = 1024;
-let broker: Broker;
-let port: number;
-
-beforeAll(async () => {
-  broker = await startBroker({ maxPacketSize: MAX_PACKET });
-  port = broker.ports.tcp!;
-});
-afterEach(() => destroyAll());
-afterAll(async () => {
-  destroyAll();
-  await broker.close();
-});
-
-let seq = 0;
-const uid = (p: string) => `${p}-${++seq}`;
+useBroker({ maxPacketSize: MAX_PACKET });
 
 const MALFORMED = 0x81;
 const PROTOCOL_ERROR = 0x82;
