@@ -88,6 +88,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       authenticate: this.options.authenticate,
       memoryBytes: this.options.shardMemoryBytes ?? SHARD_MEMORY,
       maxConnections: c.maxConnections,
+      connectTimeout: c.connectTimeout,
       onClient: (event, info) => this.emit(`client.${event}`, info),
     });
     await this.gateway.start();

@@ -45,6 +45,8 @@ export interface WeirConfig {
   maxConnections: number;
   /** Seconds between $SYS publications; 0 = off. */
   sysInterval: number;
+  /** Seconds a new connection has to send its CONNECT before it is closed. */
+  connectTimeout: number;
 }
 
 type Kind = 'port' | 'int' | 'string' | 'path';
@@ -186,6 +188,15 @@ export const OPTIONS: readonly Option[] = [
     max: 86400,
     default: 10,
     help: '$SYS interval (s, 0: off)',
+  },
+  {
+    key: 'connectTimeout',
+    name: 'connect-timeout',
+    kind: 'int',
+    min: 1,
+    max: 3600,
+    default: 10,
+    help: 'seconds a new connection has to send CONNECT before it is closed',
   },
 ];
 

@@ -89,4 +89,17 @@ describe('library API', () => {
     socket.on('error', () => {});
     await new Promise<void>((r) => socket.once('close', () => r()));
   });
+
+  it('closes a connection that sends no CONNECT within connect-timeout seconds', async () => {
+    const b = await broker({ connectTimeout: 1 });
+    const socket = connect(b.ports.tcp!, '127.0.0.1');
+    socket.on('error', () => {});
+    const closed = await new Promise<boolean>((resolve) => {
+      socket.once('close', () => resolve(true));
+      // Bounded: if the broker kept the silent connection, the test fails after 5 s.
+      setTimeout(() => resolve(false), 5000).unref();
+    });
+    socket.destroy();
+    expect(closed).toBe(true);
+  });
 });
