@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Codec } from '../protocol/codec.js';
 import type { ConnectPacket, ProtocolVersion } from '../protocol/packets.js';
-import { connackReturnCodeV3, ReasonCode } from '../protocol/reason-codes.js';
+import { connackRefusal, ReasonCode } from '../protocol/reason-codes.js';
 import { instantiate } from '../protocol/wasm.js';
 import { encodeOpen, makeTag, OPEN_ASSIGNED_ID, RecordKind, type RecordKindNumber } from '../ring/records.js';
 import { Connection, ConnState, type Transport } from './connection.js';
@@ -299,12 +299,8 @@ export class Gateway {
   /** Refuse a CONNECT: a CONNACK with the reason (when the version has a code for it), then close. */
   private refuse(conn: Connection, version: ProtocolVersion, reasonCode: number): void {
     this.counters.refused++;
-    const code = version === 5 ? reasonCode : connackReturnCodeV3(reasonCode);
-    if (code !== undefined) {
-      conn.transport.write(
-        this.codec.encode({ cmd: 'connack', sessionPresent: false, reasonCode: code }, version),
-      );
-    }
+    const connack = connackRefusal(version, reasonCode);
+    if (connack) conn.transport.write(this.codec.encode(connack, version));
     conn.state = ConnState.CLOSING;
     conn.transport.end();
   }

@@ -1,14 +1,9 @@
 // The HTTP API on its own port (uWebSockets.js): GET /health and GET /metrics (Prometheus text
 // format). Shard counters come from each shard's last report (about once a second), so /metrics
 // costs the shards nothing per request.
-import { createRequire } from 'node:module';
-import type * as UWS from 'uWebSockets.js';
 import { WeirError } from '../errors.js';
 import type { Gateway } from './gateway.js';
-import { assertNativeUws } from './ws-listener.js';
-
-const require = createRequire(import.meta.url);
-const uws = require('uWebSockets.js') as typeof UWS;
+import { assertNativeUws, uws } from './uws.js';
 
 export interface HttpListener {
   readonly port: number;

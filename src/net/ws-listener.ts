@@ -2,33 +2,15 @@
 // hold several MQTT packets or part of one [MQTT-5.0 6.0.0-2]: the gateway's framer handles both,
 // exactly as for TCP.
 
-import type * as UWS from 'uWebSockets.js';
-import { createRequire } from 'node:module';
 import { WeirError } from '../errors.js';
 import type { Connection, Transport } from './connection.js';
 import type { Gateway } from './gateway.js';
-
-const require = createRequire(import.meta.url);
-const uws = require('uWebSockets.js') as typeof UWS;
+import { assertNativeUws, type UWS, uws } from './uws.js';
 
 /** The subprotocols we speak, in order of preference [MQTT-5.0 6.0.0-3] (3.1 clients offer mqttv3.1). */
 const SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
 /** Bytes a slow WebSocket client may have waiting before we stop writing to it. */
 const WS_BACKPRESSURE = 4 << 20;
-
-/**
- * The trufflesuite build silently falls back to a pure-JS App (without SSLApp) when its native
- * binary does not load; fail loudly instead, since the fallback is neither fast nor complete.
- */
-export function assertNativeUws(): void {
-  if (!String(uws.App).includes('[native code]')) {
-    throw new WeirError(
-      'ERR_LISTEN',
-      'uWebSockets.js loaded its JavaScript fallback, not its native binary; WebSocket listeners need the ' +
-        'native build (Linux, macOS or Windows on x64/arm64 with glibc 2.27 or newer). Set --ws-port 0 to run without.',
-    );
-  }
-}
 
 interface UserData {
   subprotocol: string;

@@ -4,7 +4,7 @@
 //   reason code it maps to and a message; test/codec/reason-codes.test.ts checks both tables
 //   against the WASM module.
 // - connackReturnCodeV3: the CONNACK return code a 3.1/3.1.1 client gets for a 5.0 reason code.
-import { PacketType, type PacketTypeNumber } from './packets.js';
+import { type ConnackPacket, PacketType, type PacketTypeNumber, type ProtocolVersion } from './packets.js';
 
 export const ReasonCode = {
   SUCCESS: 0x00,
@@ -167,6 +167,15 @@ export function connackReturnCodeV3(reasonCode: number): number | undefined {
     default:
       return ConnackReturnCode.SERVER_UNAVAILABLE;
   }
+}
+
+/**
+ * The CONNACK that refuses a connection for an MQTT 5 reason code, in the client's version; none
+ * when 3.1.1 has no return code for it (the connection is just closed [MQTT-3.1.1 3.1.4-1]).
+ */
+export function connackRefusal(version: ProtocolVersion, reasonCode: number): ConnackPacket | undefined {
+  const code = version === 5 ? reasonCode : connackReturnCodeV3(reasonCode);
+  return code === undefined ? undefined : { cmd: 'connack', sessionPresent: false, reasonCode: code };
 }
 
 /** The 5.0 reason code closest to a 3.1/3.1.1 CONNACK return code (for logs and tools). */

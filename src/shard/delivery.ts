@@ -56,11 +56,25 @@ function outboundAlias(shard: MqttShard, ch: Channel): number {
 /** Flag in outboundAlias's result: the client already has this alias bound (a number, not an object, per copy). */
 const KNOWN_ALIAS = 0x10000;
 
+/**
+ * The codec's current PUBLISH (from a client, a will, or the broker itself): kept as the topic's
+ * retained message if RETAIN is set (an empty payload clears it [MQTT-5.0 3.3.1-6]
+ * [MQTT-3.1.1 3.3.1-10]), then routed. Returns how many sessions matched.
+ */
+export function publishCurrent(shard: MqttShard, info: PublishInfo): number {
+  topicString = undefined;
+  if (info.retain) {
+    const empty = shard.codec.view.payloadLen === 0;
+    const kept = { bytes: info.bytes(), version: info.version, expiresAt: info.expiresAt };
+    shard.retained.set(currentTopic(shard), empty ? null : kept);
+  }
+  return deliverCurrent(shard, info);
+}
+
 /** Route the codec's current PUBLISH to every matching session. Returns how many matched. */
-export function deliverCurrent(shard: MqttShard, info: PublishInfo): number {
+function deliverCurrent(shard: MqttShard, info: PublishInfo): number {
   const { index, codec } = shard;
   const view = codec.view;
-  topicString = undefined;
   if (index.matchAt(view.topicPtr, view.topicLen) === 0) return 0;
   const n = index.dedupeByHandle(subIdLists);
   let stored: Uint8Array | undefined;
@@ -119,12 +133,7 @@ function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: () => 
     const alias = aliased & 0xffff;
     const known = aliased >= KNOWN_ALIAS;
     if (qos === 0) {
-      const r = shard.output.forward(
-        ch.conn,
-        ch.version,
-        { qos, retain, subscriptionIdentifiers: subIds, topicAlias: alias, omitTopic: known },
-        ch.maxPacketSize,
-      );
+      const r = forwardCopy(shard, ch, qos, 0, retain, subIds, alias, known);
       if (r === WriteResult.FULL) shard.stats.dropped++;
       else if (r === WriteResult.OK) {
         shard.stats.messagesOut++;
@@ -136,12 +145,7 @@ function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: () => 
       const message = store(info, qos, retain, subIds, bytes);
       const packetId = session.outbound.send(message);
       if (packetId !== 0) {
-        const r = shard.output.forward(
-          ch.conn,
-          ch.version,
-          { qos, packetId, retain, subscriptionIdentifiers: subIds, topicAlias: alias, omitTopic: known },
-          ch.maxPacketSize,
-        );
+        const r = forwardCopy(shard, ch, qos, packetId, retain, subIds, alias, known);
         if (r === WriteResult.OK) {
           shard.stats.messagesOut++;
           if (alias > 0 && !known) ch.aliasesOut.set(currentTopic(shard), alias);
@@ -159,6 +163,34 @@ function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: () => 
   }
   if (!session.outbound.enqueue(store(info, qos, retain, subIds, bytes))) shard.stats.dropped++;
   return true;
+}
+
+/** One options object for every copy of every message, filled per copy rather than allocated. */
+const copy: ForwardOptions = {
+  qos: 0,
+  packetId: 0,
+  retain: false,
+  subscriptionIdentifiers: [],
+  topicAlias: 0,
+};
+
+function forwardCopy(
+  shard: MqttShard,
+  ch: Channel,
+  qos: QoS,
+  packetId: number,
+  retain: boolean,
+  subIds: number[],
+  alias: number,
+  known: boolean,
+): WriteResultValue {
+  copy.qos = qos;
+  copy.packetId = packetId;
+  copy.retain = retain;
+  copy.subscriptionIdentifiers = subIds;
+  copy.topicAlias = alias;
+  copy.omitTopic = known;
+  return shard.output.forward(ch.conn, ch.version, copy, ch.maxPacketSize);
 }
 
 function store(

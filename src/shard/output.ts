@@ -22,6 +22,18 @@ export class Output {
   /** Packets dropped because they exceeded a client's Maximum Packet Size. */
   oversized = 0;
 
+  // The acks and forwards of every message go through here: their arguments are staged in these
+  // fields for encoder functions made once, so a packet costs no closure.
+  private version: ProtocolVersion = 4;
+  private ackType = 0;
+  private ackId = 0;
+  private ackReason = 0;
+  private forwardOptions: ForwardOptions = { qos: 0 };
+  private readonly encodeAck = (at: number, cap: number) =>
+    this.codec.encodeAckAt(at, cap, this.version, this.ackType, this.ackId, this.ackReason);
+  private readonly encodeForward = (at: number, cap: number) =>
+    this.codec.encodePublishFrom(at, cap, this.version, this.forwardOptions);
+
   constructor(
     private readonly ring: RingProducer,
     private readonly codec: Codec,
@@ -33,7 +45,7 @@ export class Output {
     return this.ring.free >= 2 * bytes + 64;
   }
 
-  /** A readable packet (cold path: CONNACK, SUBACK, DISCONNECT, ...). */
+  /** A readable packet (cold path: CONNACK, SUBACK, DISCONNECT, ...; a closure is fine here). */
   packet(
     conn: number,
     packet: Packet,
@@ -51,9 +63,11 @@ export class Output {
     packetId: number,
     reasonCode = 0,
   ): WriteResultValue {
-    return this.encode(conn, Number.MAX_SAFE_INTEGER, (at, cap) =>
-      this.codec.encodeAckAt(at, cap, version, type, packetId, reasonCode),
-    );
+    this.version = version;
+    this.ackType = type;
+    this.ackId = packetId;
+    this.ackReason = reasonCode;
+    return this.encode(conn, Number.MAX_SAFE_INTEGER, this.encodeAck);
   }
 
   /** The PUBLISH of the codec's last decode, re-encoded for one subscriber. */
@@ -63,7 +77,9 @@ export class Output {
     options: ForwardOptions,
     maxSize: number,
   ): WriteResultValue {
-    return this.encode(conn, maxSize, (at, cap) => this.codec.encodePublishFrom(at, cap, version, options));
+    this.version = version;
+    this.forwardOptions = options;
+    return this.encode(conn, maxSize, this.encodeForward);
   }
 
   /** Ask the gateway to close the connection after what precedes is written. */

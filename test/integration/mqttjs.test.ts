@@ -2,27 +2,21 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/broker.js';
 import { startBroker } from '../helpers/broker.js';
+import { Clients } from '../helpers/mqttjs.js';
 
 let broker: Broker;
-const clients: MqttClient[] = [];
+const clients = new Clients();
 
 beforeAll(async () => {
   broker = await startBroker();
 });
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.endAsync(true)));
+  await clients.endAll();
   await broker.close();
 });
 
-async function client(clientId: string, options: IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.ports.tcp}`, {
-    clientId,
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    ...options,
-  });
-  clients.push(c);
-  return c;
+function client(clientId: string, options: IClientOptions = {}): Promise<MqttClient> {
+  return clients.connect(`mqtt://127.0.0.1:${broker.ports.tcp}`, clientId, { ...options });
 }
 
 function nextMessage(
@@ -90,7 +84,7 @@ for (const protocolVersion of [4, 5] as const) {
         clientId: v('persist'),
         reconnectPeriod: 0,
       });
-      clients.push(back);
+      clients.track(back);
       // Listen before CONNACK: the queued messages follow it at once, in the same read.
       const all = new Promise<void>((resolve) =>
         back.on('message', (_t, p) => {

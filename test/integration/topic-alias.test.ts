@@ -2,26 +2,23 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/broker.js';
 import { startBroker } from '../helpers/broker.js';
+import { Clients } from '../helpers/mqttjs.js';
 
 let broker: Broker;
-const clients: MqttClient[] = [];
+const clients = new Clients();
 beforeAll(async () => {
   broker = await startBroker({ topicAliasMaximum: 10 });
 });
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.endAsync(true)));
+  await clients.endAll();
   await broker.close();
 });
 
-async function client(clientId: string, options: IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.ports.tcp}`, {
-    clientId,
+function client(clientId: string, options: IClientOptions = {}): Promise<MqttClient> {
+  return clients.connect(`mqtt://127.0.0.1:${broker.ports.tcp}`, clientId, {
     protocolVersion: 5,
-    reconnectPeriod: 0,
     ...options,
   });
-  clients.push(c);
-  return c;
 }
 
 describe('Topic Alias (MQTT 5)', () => {
@@ -31,7 +28,7 @@ describe('Topic Alias (MQTT 5)', () => {
       protocolVersion: 5,
       reconnectPeriod: 0,
     });
-    clients.push(c);
+    clients.track(c);
     const connack = await new Promise<mqtt.IConnackPacket>((r) => c.once('connect', r));
     expect(connack.properties?.topicAliasMaximum).toBe(10);
   });
@@ -100,7 +97,7 @@ describe('Topic Alias (MQTT 5)', () => {
       reconnectPeriod: 0,
       ...opts,
     });
-    clients.push(back);
+    clients.track(back);
     const got: string[] = [];
     await new Promise<void>((r) =>
       back.on('message', (t, p) => {

@@ -1,7 +1,7 @@
 // Messages the broker publishes itself: a session's will, and PUBLISHes injected by the gateway
 // (the library's publish, $SYS). Routed like any PUBLISH, retained if their RETAIN flag says so.
 import type { Session } from '../../session/session.js';
-import { deliverCurrent } from '../delivery.js';
+import { publishCurrent } from '../delivery.js';
 import type { MqttShard } from '../mqtt-shard.js';
 
 export function publishWill(shard: MqttShard, session: Session): void {
@@ -20,12 +20,8 @@ export function injectPublish(shard: MqttShard, ptr: number, len: number): void 
 /** Route the PUBLISH the codec decoded last (its bytes given for storing), keeping it if retained. */
 function publishDecoded(shard: MqttShard, bytes: Uint8Array, version: 3 | 4 | 5): void {
   const { view } = shard.codec;
-  if (view.retain) {
-    const topic = Buffer.from(shard.ctx.wasm.u8.buffer, view.topicPtr, view.topicLen).toString('utf8');
-    shard.retained.set(topic, view.payloadLen === 0 ? null : { bytes, version, expiresAt: 0 });
-  }
   shard.stats.messagesIn++;
-  deliverCurrent(shard, {
+  publishCurrent(shard, {
     from: null,
     qos: view.qos as 0 | 1 | 2,
     retain: view.retain,

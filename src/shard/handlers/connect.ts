@@ -1,7 +1,7 @@
 // CONNECT, as the OPEN record brings it (the gateway already decoded, authenticated and routed
 // it): attach the connection to its session, answer CONNACK, resume the session's flows.
 import type { ConnackPacket, ConnectPacket, Properties, ProtocolVersion } from '../../protocol/packets.js';
-import { connackReturnCodeV3, ReasonCode } from '../../protocol/reason-codes.js';
+import { connackRefusal, ReasonCode } from '../../protocol/reason-codes.js';
 import { validateTopicName } from '../../protocol/topic.js';
 import { decodeOpen, OPEN_ASSIGNED_ID } from '../../ring/records.js';
 import { Session } from '../../session/session.js';
@@ -25,9 +25,8 @@ export function handleOpen(shard: MqttShard, conn: number, ptr: number, len: num
   const version = packet.protocolVersion;
   const props = packet.properties ?? {};
   const refuse = (reasonCode: number) => {
-    const code = version === 5 ? reasonCode : connackReturnCodeV3(reasonCode);
-    if (code !== undefined)
-      shard.output.packet(conn, { cmd: 'connack', sessionPresent: false, reasonCode: code }, version);
+    const connack = connackRefusal(version, reasonCode);
+    if (connack) shard.output.packet(conn, connack, version);
     shard.output.close(conn);
   };
   // Weir has no enhanced authentication: refuse a method rather than ignore it [MQTT-5.0 4.12.0-1].

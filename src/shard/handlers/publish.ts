@@ -2,7 +2,7 @@
 import { PacketType, type QoS } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Channel } from '../channel.js';
-import { deliverCurrent } from '../delivery.js';
+import { publishCurrent } from '../delivery.js';
 import type { MqttShard } from '../mqtt-shard.js';
 
 const MESSAGE_EXPIRY = 0x02;
@@ -41,8 +41,7 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
   const bytes = aliased
     ? () => canonical(shard, ch, qos, packetId)
     : () => shard.ctx.wasm.u8.slice(packetPtr, packetPtr + packetLen);
-  if (view.retain) retain(shard, ch, bytes, expiresAt);
-  const matched = deliverCurrent(shard, {
+  const matched = publishCurrent(shard, {
     from: session,
     qos,
     retain: view.retain,
@@ -57,15 +56,6 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
     session.inboundQos2.add(packetId);
     shard.output.ack(ch.conn, ch.version, PacketType.PUBREC, packetId, reason);
   }
-}
-
-/** A PUBLISH with RETAIN replaces the topic's retained message; an empty payload clears it. */
-function retain(shard: MqttShard, ch: Channel, bytes: () => Uint8Array, expiresAt: number): void {
-  const { view } = shard.codec;
-  const topic = Buffer.from(shard.ctx.wasm.u8.buffer, view.topicPtr, view.topicLen).toString('utf8');
-  // [MQTT-5.0 3.3.1-6] [MQTT-3.1.1 3.3.1-10]: an empty retained payload removes the message.
-  if (view.payloadLen === 0) shard.retained.set(topic, null);
-  else shard.retained.set(topic, { bytes: bytes(), version: ch.version, expiresAt });
 }
 
 /**
