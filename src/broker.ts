@@ -64,13 +64,6 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Start the shards and open every listener whose port is not 0. */
   async listen(): Promise<void> {
     const c = this.config;
-    if (c.shards > 1) {
-      throw new WeirError(
-        'ERR_CONFIG',
-        `--shards ${c.shards}: routing messages between shards is not built yet, so clients on different ` +
-          'shards would not see each other; run with --shards 1 until it lands',
-      );
-    }
     const shardSettings: ShardConfig = {
       maxPacketSize: c.maxPacketSize,
       receiveMaximum: c.receiveMaximum,
@@ -190,7 +183,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
       received += stats?.messagesIn ?? 0;
       sent += stats?.messagesOut ?? 0;
       subscriptions += stats?.subscriptions ?? 0;
-      retained += stats?.retained ?? 0;
+      // Every shard holds a replica of the retained messages: count one.
+      retained = Math.max(retained, stats?.retained ?? 0);
     }
     const values: Array<[string, string]> = [
       ['version', `weir version ${VERSION}`],

@@ -99,7 +99,7 @@ export const OPTIONS: readonly Option[] = [
     min: 0,
     max: 256,
     default: 1,
-    help: 'shard threads (0: cores - 1); more than 1 needs routing between shards, not built yet',
+    help: 'shard threads, each owning the sessions whose client IDs hash to it (0: cores - 1)',
   },
   {
     key: 'dataDir',

@@ -68,6 +68,7 @@ export class Gateway {
   private readonly dirty = new Set<ShardLink>();
   private readonly corked = new Set<Connection>();
   private flushScheduled = false;
+  private injectTurn = 0;
   /** Totals since start, for /metrics. */
   readonly counters = { accepted: 0, refused: 0, framingErrors: 0, bytesIn: 0, bytesOut: 0 };
   private readonly maxRun: number;
@@ -79,7 +80,12 @@ export class Gateway {
       shards: options.shards,
       logic: options.logic,
       settings: options.shardSettings,
-      memoryBytes: options.memoryBytes ?? 2 * ringCapacity + 64 * 1024 * 1024,
+      // Never less than the rings (two with the gateway, one from each other shard), the shard's
+      // staging regions for a largest packet, and room for the matcher's pools.
+      memoryBytes: Math.max(
+        options.memoryBytes ?? 0,
+        (options.shards + 1) * (ringCapacity + 4096) + 2 * options.maxPacketSize + 64 * 1024 * 1024,
+      ),
       ringCapacity,
       onRecord: (link, kind, conn, offset, len) => this.fromShard(link, kind, conn, offset, len),
       onBatchEnd: () => this.uncorkAll(),
@@ -184,22 +190,19 @@ export class Gateway {
   }
 
   /**
-   * Publish a message from the broker itself (MQTT 5 PUBLISH bytes) to every shard: each routes
-   * it to its own subscribers. Returns false when a shard's ring is full (the message is not
-   * sent there; the caller may retry).
+   * Publish a message from the broker itself (MQTT 5 PUBLISH bytes): one shard takes it (turn
+   * by turn) and routes it like a client's PUBLISH, to its own subscribers and the other shards'.
+   * Returns false when no shard could take it now (the caller may retry).
    */
   inject(publish: Uint8Array): boolean {
-    let all = true;
-    for (let i = 0; i < this.pool.size; i++) {
-      const link = this.pool.link(i);
-      if (!link) {
-        all = false;
-        continue;
-      }
-      if (link.inbound.write(makeTag(RecordKind.INJECT, 0), publish)) this.markDirty(link);
-      else all = false;
+    const shards = this.pool.size;
+    for (let k = 0; k < shards; k++) {
+      const link = this.pool.link(this.injectTurn++ % shards);
+      if (!link || !link.inbound.write(makeTag(RecordKind.INJECT, 0), publish)) continue;
+      this.markDirty(link);
+      return true;
     }
-    return all;
+    return false;
   }
 
   /** The main thread's codec (for encoding the broker's own packets). */

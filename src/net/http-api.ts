@@ -53,7 +53,7 @@ export function metrics(gateway: Gateway, startedAt: number): string {
   metric('bytes_received_total', 'counter', 'Bytes read from clients.', [['', c.bytesIn]]);
   metric('bytes_sent_total', 'counter', 'Bytes written to clients.', [['', c.bytesOut]]);
   const perShard = (
-    key: 'messagesIn' | 'messagesOut' | 'dropped' | 'sessions' | 'subscriptions' | 'retained',
+    key: 'messagesIn' | 'messagesOut' | 'dropped' | 'sessions' | 'subscriptions' | 'retained' | 'forwarded',
   ) => {
     const values: Array<[string, number]> = [];
     for (let i = 0; i < gateway.pool.size; i++)
@@ -73,9 +73,15 @@ export function metrics(gateway: Gateway, startedAt: number): string {
     'Messages dropped (QoS 0 to a slow client, or a full queue).',
     perShard('dropped'),
   );
+  metric(
+    'messages_forwarded_total',
+    'counter',
+    'Records of PUBLISHes passed to other shards (one per target shard; retained ones go to every shard).',
+    perShard('forwarded'),
+  );
   metric('sessions', 'gauge', 'Sessions held, online or not.', perShard('sessions'));
   metric('subscriptions', 'gauge', 'Subscriptions.', perShard('subscriptions'));
-  metric('retained_messages', 'gauge', 'Retained messages.', perShard('retained'));
+  metric('retained_messages', 'gauge', "Retained messages (each shard's replica).", perShard('retained'));
   const restarts: Array<[string, number]> = gateway.pool.starts.map((n, i) => [`{shard="${i}"}`, n - 1]);
   metric('shard_restarts_total', 'counter', 'Times a shard thread died and was started again.', restarts);
   return `${out.join('\n')}\n`;

@@ -5,14 +5,21 @@
 // A shard that dies (uncaught error, process.exit in its thread, or kill()) is reported with
 // 'exit' and started again on a fresh memory: the dead thread's rings may be mid-record, so they
 // are abandoned rather than repaired. The link's generation tells stale users apart.
+//
+// The pool also wires the shards to each other: every shard has an inbound ring from every other
+// shard, in its own memory. Once all are ready each shard is told where it writes to the others
+// (peer-up). When one dies, the others are told first (peer-down: they forget its routes and
+// reset their ring from it, then answer), and only then is it started again, given the others'
+// rings at once; when it is ready they are told of it, and one of them sends it the retained
+// messages it lost.
 import { EventEmitter } from 'node:events';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { WeirError } from '../errors.js';
 import { compileModule, createMemory } from '../protocol/wasm.js';
 import { makeTag, RecordKind, tagConnection, tagKind } from '../ring/records.js';
 import { RingConsumer, RingProducer } from '../ring/spsc-ring.js';
-import type { ShardInit, ShardReady } from '../shard/worker.js';
+import type { PeerDownDone, PeerRef, ShardControl, ShardInit, ShardReady } from '../shard/worker.js';
 
 export interface ShardPoolOptions {
   shards: number;
@@ -42,6 +49,11 @@ export interface ShardLink {
   readonly inbound: RingProducer;
   /** Shard → gateway; drained by the pool. */
   readonly outbound: RingConsumer;
+  /** The doorbell of the shard (its producers ring it) and the bases of its rings from other shards. */
+  readonly bell: number;
+  readonly peerRings: readonly number[];
+  /** Control messages to the shard. */
+  readonly port: MessagePort;
   alive: boolean;
   /** The shard's latest report, if any. */
   stats?: ShardStats;
@@ -62,6 +74,8 @@ export interface ShardStats {
   messagesIn: number;
   messagesOut: number;
   dropped: number;
+  /** FORWARD records sent to other shards. */
+  forwarded: number;
 }
 
 const MiB = 1024 * 1024;
@@ -76,10 +90,15 @@ export class ShardPool extends EventEmitter<Events> {
   private readonly aborts: AbortController[] = [];
   private readonly tasks: Array<Promise<void>> = [];
   private closing = false;
+  /** peer-down answers awaited, by "shard:dead shard". */
+  private readonly peerDownWaits = new Map<string, () => void>();
 
   constructor(options: ShardPoolOptions) {
     super();
-    this.options = { memoryBytes: 64 * MiB, ringCapacity: 4 * MiB, restart: true, settings: {}, ...options };
+    const ringCapacity = options.ringCapacity ?? 4 * MiB;
+    // Two rings with the gateway and one from each other shard, plus the module's own regions.
+    const memoryBytes = (options.shards + 1) * (ringCapacity + 4096) + 64 * MiB;
+    this.options = { memoryBytes, ringCapacity, restart: true, settings: {}, ...options };
     this.links = new Array(options.shards).fill(undefined);
     this.generations = new Array(options.shards).fill(0);
     // A pool of its own: long-running shard tasks would starve any other task queued on it.
@@ -94,8 +113,33 @@ export class ShardPool extends EventEmitter<Events> {
 
   /** Start every shard; resolves when all have reported their rings. */
   async start(): Promise<void> {
-    const ready = Array.from({ length: this.options.shards }, (_, i) => this.startShard(i));
-    await Promise.all(ready);
+    const ready = Array.from({ length: this.options.shards }, (_, i) => this.startShard(i, []));
+    const links = await Promise.all(ready);
+    for (const link of links) this.announce(link, -1);
+  }
+
+  /** Tell every other live shard where it writes to `link`'s shard; `syncer` also sends it the retained messages. */
+  private announce(link: ShardLink, syncer: number): void {
+    for (const other of this.links) {
+      if (!other?.alive || other === link) continue;
+      const msg: ShardControl = {
+        type: 'peer-up',
+        peer: this.peerRef(link, other.index),
+        syncRetained: other.index === syncer,
+      };
+      other.port.postMessage(msg);
+    }
+  }
+
+  /** Where shard `from` writes into `link`'s shard. */
+  private peerRef(link: ShardLink, from: number): PeerRef {
+    return {
+      index: link.index,
+      memory: link.memory,
+      base: link.peerRings[from]!,
+      bell: link.bell,
+      capacity: this.options.ringCapacity,
+    };
   }
 
   /** The live link of shard `index`, or undefined while it restarts. */
@@ -131,7 +175,7 @@ export class ShardPool extends EventEmitter<Events> {
     await this.piscina.close();
   }
 
-  private startShard(index: number): Promise<ShardLink> {
+  private startShard(index: number, peers: PeerRef[]): Promise<ShardLink> {
     const generation = ++this.generations[index]!;
     const memory = createMemory(this.options.memoryBytes);
     const { port1, port2 } = new MessageChannel();
@@ -139,6 +183,8 @@ export class ShardPool extends EventEmitter<Events> {
     this.aborts[index] = abort;
     const init: ShardInit = {
       index,
+      shards: this.options.shards,
+      peers,
       module: this.module,
       memory,
       ringCapacity: this.options.ringCapacity,
@@ -149,13 +195,17 @@ export class ShardPool extends EventEmitter<Events> {
     let wasReady = false;
     const ready = new Promise<ShardLink>((resolve, reject) => {
       let link: ShardLink | undefined;
-      port1.on('message', (msg: ShardReady | ShardStats) => {
+      port1.on('message', (msg: ShardReady | ShardStats | PeerDownDone) => {
         if (msg.type === 'stats') {
           if (link) link.stats = msg;
           return;
         }
+        if (msg.type === 'peer-down-done') {
+          this.peerDownWaits.get(`${index}:${msg.index}`)?.();
+          return;
+        }
         wasReady = true;
-        link = this.makeLink(index, generation, memory, msg);
+        link = this.makeLink(index, generation, memory, msg, port1);
         this.links[index] = link;
         void this.drain(link);
         this.emit('ready', link);
@@ -182,6 +232,7 @@ export class ShardPool extends EventEmitter<Events> {
     generation: number,
     memory: WebAssembly.Memory,
     msg: ShardReady,
+    port: MessagePort,
   ): ShardLink {
     const buffer = memory.buffer as SharedArrayBuffer;
     const capacity = this.options.ringCapacity;
@@ -190,8 +241,11 @@ export class ShardPool extends EventEmitter<Events> {
       generation,
       memory,
       u8: new Uint8Array(buffer),
-      inbound: new RingProducer({ buffer, base: msg.inbound, capacity }),
+      inbound: new RingProducer({ buffer, base: msg.inbound, capacity, bell: msg.bell }),
       outbound: new RingConsumer({ buffer, base: msg.outbound, capacity }),
+      bell: msg.bell,
+      peerRings: msg.peerRings,
+      port,
       alive: true,
     };
   }
@@ -205,11 +259,43 @@ export class ShardPool extends EventEmitter<Events> {
     this.emit('exit', index, error);
     // A shard that never became ready (bad logic module, memory too small) would fail the same
     // way again: report it instead of restarting in a loop.
-    if (this.options.restart && !this.closing && wasReady) {
-      this.startShard(index).catch(() => {
-        // Reported by the new start's own 'exit' event.
-      });
+    const restart = this.options.restart && !this.closing && wasReady;
+    void this.peersForget(index).then(() => {
+      if (!restart || this.closing) return;
+      const live = this.links.filter((l): l is ShardLink => l?.alive === true && l.index !== index);
+      const peers = live.map((l) => this.peerRef(l, index));
+      this.startShard(index, peers).then(
+        (link) => this.announce(link, live[0]?.index ?? -1),
+        () => {
+          // Reported by the new start's own 'exit' event.
+        },
+      );
+    });
+  }
+
+  /**
+   * Tell the live shards that shard `dead` is gone, and wait until each has reset its ring from
+   * it (a new incarnation must not write into a ring that still holds the old one's records). A
+   * shard that does not answer within a second is dying itself and will be handled on its own.
+   */
+  private async peersForget(dead: number): Promise<void> {
+    const waits: Array<Promise<void>> = [];
+    for (const link of this.links) {
+      if (!link?.alive || link.index === dead) continue;
+      const key = `${link.index}:${dead}`;
+      waits.push(
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1000);
+          this.peerDownWaits.set(key, () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }).finally(() => this.peerDownWaits.delete(key)),
+      );
+      const msg: ShardControl = { type: 'peer-down', index: dead };
+      link.port.postMessage(msg);
     }
+    await Promise.all(waits);
   }
 
   private retire(link: ShardLink): void {

@@ -33,6 +33,13 @@ export const RecordKind = {
   CONGESTED: 7,
   /** Inbound: the socket has written what it held; the shard may write to it again. */
   DRAINED: 8,
+  /**
+   * Shard → shard: a PUBLISH routed to the consumer's sessions and/or kept as its replica of a
+   * retained message (payload layout in src/shard/peer-records.ts).
+   */
+  FORWARD: 9,
+  /** Shard → shard: the producer's subscriptions to one filter changed (src/shard/peer-records.ts). */
+  ROUTE: 10,
 } as const;
 export type RecordKindNumber = (typeof RecordKind)[keyof typeof RecordKind];
 

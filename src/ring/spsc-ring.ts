@@ -12,6 +12,7 @@
 // wake-up is lost, and notify (about 3.4 µs for the caller) is paid only when someone sleeps.
 // Only the sleeper clears its own flag: if the waker cleared it, a second sleep between the
 // store and the clear would be missed (seen in a spike: 3 stalls in 15 runs).
+import { ringBell } from './doorbell.js';
 import {
   RECORD_HEADER,
   RECORD_LENGTH,
@@ -27,11 +28,17 @@ import {
   recordSpace,
 } from './layout.js';
 
-/** Where a ring lives: shared memory, the byte offset of its header, the size of DATA. */
+/**
+ * Where a ring lives: shared memory, the byte offset of its header, the size of DATA, and
+ * optionally the byte offset of a doorbell (see ./doorbell.ts) in the same buffer. A consumer that
+ * drains several rings sleeps on one doorbell instead of on each ring's HEAD; the producers of
+ * those rings then ring the bell instead of notifying on HEAD.
+ */
 export interface RingRef {
   buffer: SharedArrayBuffer;
   base: number;
   capacity: number;
+  bell?: number;
 }
 
 /**
@@ -78,6 +85,8 @@ abstract class RingEnd {
   protected readonly tailIndex: number;
   protected readonly sleepingIndex: number;
   protected readonly waitingIndex: number;
+  /** i32 index of the consumer's doorbell, or -1: wake-ups go to HEAD. */
+  protected readonly bellIndex: number;
 
   constructor(ring: RingRef) {
     checkRef(ring);
@@ -91,6 +100,7 @@ abstract class RingEnd {
     this.tailIndex = (ring.base + RING_TAIL) >> 2;
     this.sleepingIndex = (ring.base + RING_CONSUMER_SLEEPING) >> 2;
     this.waitingIndex = (ring.base + RING_PRODUCER_WAITING) >> 2;
+    this.bellIndex = ring.bell === undefined ? -1 : ring.bell >> 2;
   }
 
   protected sleepBegins(): void {
@@ -188,7 +198,20 @@ export class RingProducer extends RingEnd {
     if (this.head === this.published) return;
     Atomics.store(this.i32, this.headIndex, this.head | 0);
     this.published = this.head;
-    if (Atomics.load(this.i32, this.sleepingIndex) === 1) Atomics.notify(this.i32, this.headIndex, 1);
+    if (Atomics.load(this.i32, this.sleepingIndex) !== 1) return;
+    if (this.bellIndex < 0) Atomics.notify(this.i32, this.headIndex, 1);
+    else ringBell(this.i32, this.bellIndex);
+  }
+
+  /**
+   * True when a record of `length` payload bytes would fit even after a wrap, looking at the
+   * cached TAIL first so that the common case touches no shared line.
+   */
+  hasRoom(length: number): boolean {
+    const need = 2 * recordSpace(length);
+    if (this.capacity - this.used >= need) return true;
+    this.cachedTail = Atomics.load(this.i32, this.tailIndex) >>> 0;
+    return this.capacity - this.used >= need;
   }
 
   /** Bytes of DATA not yet consumed, from this side's (possibly stale) view. */
@@ -269,6 +292,21 @@ export class RingConsumer extends RingEnd {
     Atomics.store(this.i32, this.tailIndex, this.tail | 0);
     this.released = this.tail;
     if (Atomics.load(this.i32, this.waitingIndex) === 1) Atomics.notify(this.i32, this.tailIndex, 1);
+  }
+
+  /** Say this end is about to sleep (on a doorbell); see Doorbell.wait. */
+  markSleeping(): void {
+    Atomics.store(this.i32, this.sleepingIndex, 1);
+  }
+
+  /** This end is awake again. */
+  markAwake(): void {
+    Atomics.store(this.i32, this.sleepingIndex, 0);
+  }
+
+  /** True when the producer has published records this end has not stepped to yet. */
+  get hasPending(): boolean {
+    return Atomics.load(this.i32, this.headIndex) >>> 0 !== this.tail;
   }
 
   /**

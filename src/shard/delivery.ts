@@ -25,6 +25,13 @@ export interface PublishInfo {
   version: 3 | 4 | 5;
   /** The raw PUBLISH bytes, needed only if some copy must be stored (copied lazily). */
   bytes: () => Uint8Array;
+  /**
+   * Where the same bytes lie in WASM memory (len 0: only `bytes()` has them, e.g. a PUBLISH that
+   * came with a Topic Alias is re-encoded with its topic). Forwarding to another shard copies
+   * from here, with no copy of its own.
+   */
+  ptr: number;
+  len: number;
   /** Absolute expiry in ms, or 0. */
   expiresAt: number;
 }
@@ -68,11 +75,35 @@ export function publishCurrent(shard: MqttShard, info: PublishInfo): number {
     const kept = { bytes: info.bytes(), version: info.version, expiresAt: info.expiresAt };
     shard.retained.set(currentTopic(shard), empty ? null : kept);
   }
-  return deliverCurrent(shard, info);
+  const { peers } = shard;
+  if (!peers.active) return deliverCurrent(shard, info, null, false);
+  // Other shards run: the route table says which of them get the message and which shard
+  // serves each shared group; this shard then serves the rest.
+  const view = shard.codec.view;
+  peers.plan(view.topicPtr, view.topicLen);
+  const matched = deliverCurrent(shard, info, peers.skipLocal.size > 0 ? peers.skipLocal : null, false);
+  return matched + peers.forward(info);
 }
 
-/** Route the codec's current PUBLISH to every matching session. Returns how many matched. */
-function deliverCurrent(shard: MqttShard, info: PublishInfo): number {
+/**
+ * A PUBLISH another shard forwarded (decoded last by the codec): to this shard's sessions, its
+ * shared groups only those the publisher's shard gave to this one.
+ */
+export function deliverForwarded(shard: MqttShard, info: PublishInfo): number {
+  topicString = undefined;
+  return deliverCurrent(shard, info, shard.peers.onlyLocal, true);
+}
+
+/**
+ * Route the codec's current PUBLISH to every matching session of this shard. Shared groups named
+ * in `groups` are skipped (or, with `only`, served only if named). Returns how many matched.
+ */
+function deliverCurrent(
+  shard: MqttShard,
+  info: PublishInfo,
+  groups: Set<string> | null,
+  only: boolean,
+): number {
   const { index, codec } = shard;
   const view = codec.view;
   if (index.matchAt(view.topicPtr, view.topicLen) === 0) return 0;
@@ -94,6 +125,10 @@ function deliverCurrent(shard: MqttShard, info: PublishInfo): number {
     // preferring a member that is online.
     let end = i;
     while (end < n && index.groupIdAt(end) === group) end++;
+    if (groups !== null && groups.has(index.groupAt(i)!) !== only) {
+      i = end; // another shard serves this group for this message
+      continue;
+    }
     const turn = groupTurn.get(group) ?? 0;
     let pick = i + (turn % (end - i));
     for (let k = 0; k < end - i; k++) {

@@ -8,6 +8,8 @@ import type { RingProducer } from '../ring/spsc-ring.js';
 export interface ShardContext {
   /** This shard's index in the pool. */
   readonly index: number;
+  /** How many shards the pool runs. */
+  readonly shards: number;
   /** The shard's WASM instance; the inbound ring's records live in its memory. */
   readonly wasm: WasmInstance;
   /** Records for the gateway (bytes to write, connections to close). Flushed after each batch. */
@@ -27,6 +29,21 @@ export interface ShardLogic {
   record(kind: number, conn: number, ptr: number, len: number): boolean;
   /** Called when the shard stops (the pool closes). */
   close?(): void;
+  /**
+   * One record from shard `from`'s ring. Same contract as `record`: false when the outbound ring
+   * is full (handling a record from a shard never needs room in another shard's ring).
+   */
+  peerRecord?(from: number, kind: number, ptr: number, len: number): boolean;
+  /** Shard `index` is running: `ring` writes into it. Sync what it must know (`syncRetained`: retained messages too). */
+  peerUp?(index: number, ring: RingProducer, syncRetained: boolean): void;
+  /** Shard `index` died: forget what it told us and stop writing to it. */
+  peerDown?(index: number): void;
+  /** After `record` returned false: true when what is full is a ring to another shard. */
+  waitingForPeer?(): boolean;
+  /** Publish what was written to other shards (before the gateway's ring is flushed). */
+  flush?(): void;
+  /** Work is waiting that a look soon could finish (a backlog towards another shard). */
+  busy?(): boolean;
 }
 
 /** A shard-logic module's default export. */

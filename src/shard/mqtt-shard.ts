@@ -7,16 +7,19 @@ import { PacketType, type ProtocolVersion } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { SubscriptionIndex } from '../protocol/topic.js';
 import { RecordKind } from '../ring/records.js';
-import type { Session } from '../session/session.js';
+import type { RingProducer } from '../ring/spsc-ring.js';
+import type { Session, SubscriptionOptions } from '../session/session.js';
 import { TimerWheel, type WheelEntry } from '../session/timer-wheel.js';
 import { Channel, ChannelState } from './channel.js';
-import { drainQueue } from './delivery.js';
+import { deliverForwarded, drainQueue } from './delivery.js';
 import { connectionLost } from './handlers/close.js';
 import { handleOpen } from './handlers/connect.js';
 import { dispatch } from './handlers/index.js';
 import { injectPublish, publishWill } from './handlers/broker-publish.js';
 import type { ShardContext, ShardLogic } from './logic.js';
 import { Output, WriteResult } from './output.js';
+import { FORWARD_DELIVER, FORWARD_RETAIN } from './peer-records.js';
+import { Peers } from './peers.js';
 import { RetainStore } from './retain.js';
 
 /** How packets from clients are decoded: client rules, and Payload Format Indicator 1 checked (0x99). */
@@ -46,6 +49,8 @@ export class MqttShard implements ShardLogic {
   readonly index: SubscriptionIndex;
   readonly output: Output;
   readonly retained: RetainStore;
+  /** The other shards: the route table and the rings to them. */
+  readonly peers: Peers;
   readonly channels = new Map<number, Channel>();
   readonly sessions = new Map<string, Session>();
   /** Sessions by their handle in the subscription index. */
@@ -76,6 +81,7 @@ export class MqttShard implements ShardLogic {
     this.index = new SubscriptionIndex(ctx.wasm);
     this.output = new Output(ctx.out, this.codec);
     this.retained = new RetainStore(ctx.wasm);
+    this.peers = new Peers(this, ctx.index, ctx.shards);
     this.wheel = new TimerWheel(this.nowSeconds());
     this.headroom = Math.min(config.maxPacketSize + 1024, ctx.out.maxPayload);
     // Room for the largest packet plus a topic an alias stood for (re-encoded for storing).
@@ -90,17 +96,26 @@ export class MqttShard implements ShardLogic {
     return Math.floor(performance.timeOrigin / 1000 + performance.now() / 1000);
   }
 
+  /**
+   * Room for the output of one packet: towards the gateway and, when other shards run, towards
+   * each of them (a PUBLISH, a will fired by a takeover or a close may be forwarded).
+   */
+  private hasRoom(): boolean {
+    if (!this.output.hasRoom(this.headroom)) return false;
+    return !this.peers.active || this.peers.hasRoom(this.headroom);
+  }
+
   record(kind: number, conn: number, ptr: number, len: number): boolean {
     if (this.pendingDrain.size > 0) this.drainPending();
     switch (kind) {
       case RecordKind.OPEN:
-        if (!this.output.hasRoom(this.headroom)) return false;
+        if (!this.hasRoom()) return false;
         handleOpen(this, conn, ptr, len);
         return true;
       case RecordKind.DATA:
         return this.data(conn, ptr, len);
       case RecordKind.INJECT:
-        if (!this.output.hasRoom(this.headroom)) return false;
+        if (!this.hasRoom()) return false;
         injectPublish(this, ptr, len);
         return true;
       case RecordKind.CONGESTED:
@@ -112,7 +127,7 @@ export class MqttShard implements ShardLogic {
         return true;
       }
       case RecordKind.CLOSE: {
-        if (!this.output.hasRoom(this.headroom)) return false;
+        if (!this.hasRoom()) return false;
         const ch = this.channels.get(conn);
         if (ch) connectionLost(this, ch);
         return this.output.closed(conn);
@@ -126,6 +141,80 @@ export class MqttShard implements ShardLogic {
     clearInterval(this.tick);
   }
 
+  peerRecord(from: number, kind: number, ptr: number, len: number): boolean {
+    if (kind === RecordKind.ROUTE) {
+      this.peers.route(from, ptr);
+      return true;
+    }
+    if (kind !== RecordKind.FORWARD) return true;
+    if (!this.output.hasRoom(this.headroom)) return false;
+    const h = this.peers.readForward(ptr, len);
+    if (this.codec.decodeAt(h.publishPtr, h.publishLen, h.version) !== h.publishLen) return true;
+    const { publishPtr, publishLen } = h;
+    const bytes = () => this.ctx.wasm.u8.slice(publishPtr, publishPtr + publishLen);
+    const view = this.codec.view;
+    if (h.flags & FORWARD_RETAIN) {
+      const topic = Buffer.from(this.ctx.wasm.u8.buffer, view.topicPtr, view.topicLen).toString('utf8');
+      const kept = { bytes: bytes(), version: h.version, expiresAt: h.expiresAt };
+      this.retained.set(topic, view.payloadLen === 0 ? null : kept);
+    }
+    if (h.flags & FORWARD_DELIVER) {
+      deliverForwarded(this, {
+        from: null,
+        qos: view.qos as 0 | 1 | 2,
+        retain: view.retain,
+        version: h.version,
+        ptr: publishPtr,
+        len: publishLen,
+        bytes,
+        expiresAt: h.expiresAt,
+      });
+    }
+    return true;
+  }
+
+  peerUp(index: number, ring: RingProducer, syncRetained: boolean): void {
+    this.peers.up(index, ring, syncRetained);
+  }
+
+  peerDown(index: number): void {
+    this.peers.down(index);
+  }
+
+  waitingForPeer(): boolean {
+    return this.peers.waiting;
+  }
+
+  flush(): void {
+    if (this.peers.active) this.peers.flush();
+  }
+
+  busy(): boolean {
+    return this.peers.active && this.peers.busy;
+  }
+
+  /**
+   * Subscribe a session (the full filter as the client sent it is the key); returns true when it
+   * replaced a subscription of the session to the same filter [MQTT-5.0 3.8.4-3].
+   */
+  subscribe(session: Session, key: string, filter: string, options: SubscriptionOptions): boolean {
+    const existed = session.subscriptions.has(key);
+    this.index.add(filter, { handle: session.handle, ...options });
+    session.subscriptions.set(key, { filter, options });
+    if (!existed) this.peers.localAdded(filter, options.group);
+    return existed;
+  }
+
+  /** Remove a session's subscription by its full filter; false when there was none. */
+  unsubscribe(session: Session, key: string): boolean {
+    const sub = session.subscriptions.get(key);
+    if (!sub) return false;
+    session.subscriptions.delete(key);
+    this.index.remove(sub.filter, session.handle, sub.options.group);
+    this.peers.localRemoved(sub.filter, sub.options.group);
+    return true;
+  }
+
   /** Handle the packets of one record, pausing between packets when output is short of room. */
   private data(conn: number, ptr: number, len: number): boolean {
     const ch = this.channels.get(conn);
@@ -133,7 +222,7 @@ export class MqttShard implements ShardLogic {
     ch.lastSeen = this.nowSeconds();
     let at = this.resumeAt;
     while (at < len) {
-      if (!this.output.hasRoom(this.headroom)) {
+      if (!this.hasRoom()) {
         this.resumeAt = at;
         return false;
       }
@@ -197,10 +286,7 @@ export class MqttShard implements ShardLogic {
     // Idempotent: a takeover can end a session (expiry 0) that a Clean Start then ends again, and
     // a handle freed twice would be given to two sessions.
     if (this.byHandle[session.handle] !== session) return;
-    for (const { filter, options } of session.subscriptions.values()) {
-      this.index.remove(filter, session.handle, options.group);
-    }
-    session.subscriptions.clear();
+    for (const key of [...session.subscriptions.keys()]) this.unsubscribe(session, key);
     session.epoch++;
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
     this.byHandle[session.handle] = undefined;
@@ -231,11 +317,13 @@ export class MqttShard implements ShardLogic {
       subscriptions: this.index.size,
       retained: this.retained.size,
       ...this.stats,
+      forwarded: this.peers.stats.forwarded,
     });
     this.wheel.advance(this.nowSeconds(), (entry) => {
       if (entry instanceof Channel) this.keepAliveDue(entry);
       else this.sessionTimerDue(entry);
     });
+    this.flush();
     this.ctx.out.flush();
   }
 

@@ -42,7 +42,7 @@ export class Output {
   /** The ring has room for at least `bytes` more (a handler checks before a burst of output). */
   hasRoom(bytes: number): boolean {
     // Twice the bytes: a record that does not fit before the end of the ring wraps, wasting the rest.
-    return this.ring.free >= 2 * bytes + 64;
+    return this.ring.hasRoom(bytes);
   }
 
   /** A readable packet (cold path: CONNACK, SUBACK, DISCONNECT, ...; a closure is fine here). */

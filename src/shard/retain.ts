@@ -31,6 +31,12 @@ export class RetainStore {
     else this.messages.delete(topic);
   }
 
+  /** Every retained message that has not expired (a new shard's replica is filled from these). */
+  *all(): Generator<RetainedMessage> {
+    const now = Date.now();
+    for (const m of this.messages.values()) if (m.expiresAt === 0 || m.expiresAt > now) yield m;
+  }
+
   /** The live retained messages whose topics match `filter` (without any $share prefix). */
   *matching(filter: string): Generator<[string, RetainedMessage]> {
     const now = Date.now();

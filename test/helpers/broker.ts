@@ -28,7 +28,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       port: await freePort(),
       wsPort: 0,
       httpPort: 0,
-      shards: 1,
+      shards: Number(process.env.WEIR_TEST_SHARDS ?? 1),
       shardMemoryBytes: 64 << 20,
       ...options,
     });

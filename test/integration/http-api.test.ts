@@ -7,7 +7,7 @@ let broker: Broker;
 let base: string;
 
 beforeAll(async () => {
-  broker = await startBroker({ httpPort: await freePort() });
+  broker = await startBroker({ httpPort: await freePort(), shards: 1 });
   base = `http://127.0.0.1:${broker.ports.http}`;
 });
 afterAll(async () => {

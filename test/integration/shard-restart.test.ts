@@ -5,7 +5,7 @@ import { startBroker } from '../helpers/broker.js';
 
 let broker: Broker;
 beforeAll(async () => {
-  broker = await startBroker();
+  broker = await startBroker({ shards: 1 });
 });
 afterAll(async () => {
   await broker.close();

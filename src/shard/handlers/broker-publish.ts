@@ -27,6 +27,8 @@ function publishDecoded(shard: MqttShard, bytes: Uint8Array, version: 3 | 4 | 5)
     retain: view.retain,
     version,
     bytes: () => bytes,
+    ptr: 0,
+    len: 0,
     expiresAt: 0,
   });
 }

@@ -47,6 +47,8 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
     retain: view.retain,
     version: ch.version,
     bytes,
+    ptr: aliased ? 0 : packetPtr,
+    len: aliased ? 0 : packetLen,
     expiresAt,
   });
   // MQTT 5 tells the publisher when nobody subscribed (0x10); still a success [MQTT-5.0 3.4.2.1].

@@ -46,10 +46,8 @@ export function handleSubscribe(shard: MqttShard, ch: Channel): void {
       subId,
       group,
     };
-    const existed = session.subscriptions.has(s.topic);
     // The same filter again replaces the subscription's options [MQTT-5.0 3.8.4-3].
-    shard.index.add(filter, { handle: session.handle, ...options });
-    session.subscriptions.set(s.topic, { filter, options });
+    const existed = shard.subscribe(session, s.topic, filter, options);
     granted.push(s.qos);
     // Retained messages: not for shared subscriptions (MQTT 5.0 §4.8.2); RH 0 always, RH 1 only
     // for a new subscription, RH 2 never [MQTT-5.0 3.3.1-9] [MQTT-5.0 3.3.1-10] [MQTT-5.0 3.3.1-11].

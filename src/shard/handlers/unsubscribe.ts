@@ -9,12 +9,8 @@ export function handleUnsubscribe(shard: MqttShard, ch: Channel): void {
   const session = ch.session;
   const granted: number[] = [];
   for (const topic of packet.unsubscriptions) {
-    const sub = session.subscriptions.get(topic);
-    if (sub) {
-      session.subscriptions.delete(topic);
-      shard.index.remove(sub.filter, session.handle, sub.options.group);
-    }
-    granted.push(sub ? ReasonCode.SUCCESS : ReasonCode.NO_SUBSCRIPTION_EXISTED);
+    const existed = shard.unsubscribe(session, topic);
+    granted.push(existed ? ReasonCode.SUCCESS : ReasonCode.NO_SUBSCRIPTION_EXISTED);
   }
   // [MQTT-5.0 3.10.4-5] UNSUBACK answers even filters that matched nothing.
   const unsuback =

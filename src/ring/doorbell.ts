@@ -1,0 +1,74 @@
+// A doorbell: one i32 in shared memory that a consumer of several rings sleeps on. A shard drains
+// its gateway ring and one ring from every other shard; Atomics.waitAsync waits on one address, so
+// the rings' producers ring the consumer's bell (add 1, notify) instead of notifying on their
+// ring's HEAD.
+//
+//  bell ─►┌──────────────────────────────────────────────────────────────┐
+//         │ RINGS  i32  bumped by a producer that found the consumer     │ +0
+//         │             asleep; the consumer waits on its value          │
+//         ├──────────────────────────────────────────────────────────────┤
+//         │ (padding: the bell alone on its 64-byte cache line)          │ +4 … +63
+//         └──────────────────────────────────────────────────────────────┘
+//
+// Why no wake-up is lost: the consumer marks every ring asleep, reads the bell, then looks at
+// every ring's HEAD; a producer stores HEAD, then reads the ring's sleep flag, and rings only if
+// it is set. With sequentially consistent Atomics, either the consumer sees the new HEAD, or the
+// producer sees the flag and bumps the bell after the consumer read it, so the consumer's wait on
+// the old value returns at once or is notified.
+import type { RingConsumer } from './spsc-ring.js';
+
+/** Bytes a doorbell occupies (a cache line of its own). */
+export const BELL_BYTES = 64;
+
+export function ringBell(i32: Int32Array, index: number): void {
+  Atomics.add(i32, index, 1);
+  Atomics.notify(i32, index, 1);
+}
+
+const KEEP_ALIVE_MS = 2 ** 31 - 1;
+function noop(): void {}
+
+export class Doorbell {
+  private readonly i32: Int32Array;
+  private readonly index: number;
+  private keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(buffer: SharedArrayBuffer, offset: number) {
+    if (offset % 4 !== 0) throw new RangeError(`doorbell offset ${offset} must be 4-byte aligned`);
+    this.i32 = new Int32Array(buffer);
+    this.index = offset >> 2;
+  }
+
+  /** Wake this bell's own sleeper from the same thread (a control message needs the loop). */
+  ring(): void {
+    ringBell(this.i32, this.index);
+  }
+
+  /**
+   * Resolves when one of `rings` may have records (or after `timeoutMs`, when given). Returns
+   * undefined when one has records already, so the busy case costs no promise. Like
+   * RingConsumer.wait, it keeps the thread's event loop alive while it sleeps.
+   */
+  wait(rings: readonly (RingConsumer | undefined)[], timeoutMs?: number): Promise<void> | undefined {
+    for (const r of rings) r?.markSleeping();
+    const seen = Atomics.load(this.i32, this.index);
+    let ready = false;
+    for (const r of rings) if (r?.hasPending) ready = true;
+    const result = ready ? undefined : Atomics.waitAsync(this.i32, this.index, seen, timeoutMs);
+    if (!result?.async) {
+      for (const r of rings) r?.markAwake();
+      return undefined;
+    }
+    this.keepAlive ??= setInterval(noop, KEEP_ALIVE_MS);
+    this.keepAlive.ref();
+    return result.value.then(() => {
+      this.keepAlive?.unref();
+      for (const r of rings) r?.markAwake();
+    });
+  }
+
+  close(): void {
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+  }
+}
