@@ -98,8 +98,8 @@ export const OPTIONS: readonly Option[] = [
     kind: 'int',
     min: 0,
     max: 256,
-    default: 1,
-    help: 'shard threads, each owning the sessions whose client IDs hash to it (0: cores - 1)',
+    default: 0,
+    help: 'shard threads, each owning the sessions whose client IDs hash to it (0: cores - 1, at least 1)',
   },
   {
     key: 'dataDir',

@@ -190,6 +190,25 @@ for (const shards of [2, 4]) {
       expect(ones.sort()).toEqual([0, 1, 2, 3, 4].map((i) => `one ${i}`));
     });
 
+    it('carries floods both ways between two shards at once without losing a QoS 1 message', async () => {
+      // Large payloads fill the shard-to-shard rings: each shard must keep draining the other's
+      // ring while it waits for room in its own, or both would wait forever.
+      const payload = Buffer.alloc(60_000, 7);
+      const n = 150;
+      const a = await connect(idOn(0, 'flood-a'));
+      const b = await connect(idOn(1, 'flood-b'));
+      const gotA = record(a);
+      const gotB = record(b);
+      await a.subscribeAsync('flood/to-a', { qos: 1 });
+      await b.subscribeAsync('flood/to-b', { qos: 1 });
+      const send = (c: MqttClient, topic: string) =>
+        Promise.all(Array.from({ length: n }, () => c.publishAsync(topic, payload, { qos: 1 })));
+      await Promise.all([send(a, 'flood/to-b'), send(b, 'flood/to-a')]);
+      await until(() => gotA.length >= n && gotB.length >= n);
+      expect([gotA.length, gotB.length]).toEqual([n, n]);
+      expect(gotA.every((m) => m.packet.payload.length === payload.length)).toBe(true);
+    });
+
     it('keeps serving the other shards while one is killed, and serves its clients when they come back', async () => {
       const dead = shards - 1;
       // A retained message the killed shard must learn again from another shard.
