@@ -2,6 +2,7 @@
 // what `createBroker` (the library) and bin/weir.js (the CLI) both run.
 
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:net';
 import { type ConfigSources, resolveConfig, type WeirConfig } from './config.js';
@@ -72,6 +73,11 @@ export class Broker extends EventEmitter<BrokerEvents> {
       keepAliveMin: c.keepAliveMin,
       keepAliveMax: c.keepAliveMax,
       topicAliasMaximum: c.topicAliasMaximum,
+      queueQos0: c.queueQos0 === 1,
+      durability: c.durability,
+      dataDir: resolve(c.dataDir),
+      flushIntervalMs: c.flushInterval,
+      storeMaxBytes: c.storeMaxMb * 1024 * 1024,
     };
     this.gateway = new Gateway({
       shards: c.shards,
@@ -106,6 +112,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
       const tls = {
         cert: readPem(c.cert, 'certificate (--cert)'),
         key: readPem(c.key, 'private key (--key)'),
+        // With a CA, ask for a client certificate but let the authenticate hook decide.
+        ...(c.ca
+          ? { ca: readPem(c.ca, 'CA certificates (--ca)'), requestCert: true, rejectUnauthorized: false }
+          : {}),
       };
       this.ports.tls = this.track(await listenTcp(gateway, { host: c.host, port: c.tlsPort, tls }));
     }

@@ -23,10 +23,20 @@ export interface WeirConfig {
   cert: string;
   /** PEM private key for TLS and WSS. */
   key: string;
+  /** PEM CA certificates: TLS clients are asked for a certificate verified against them. */
+  ca: string;
   /** Worker threads that own the sessions; 0 = cores − 1, at least 1. */
   shards: number;
   /** Directory of the durable store. */
   dataDir: string;
+  /** When a QoS 1/2 PUBLISH for persistent sessions is acknowledged: after a flush, on an interval, or never stored. */
+  durability: 'flush' | 'interval' | 'memory';
+  /** With durability "interval": milliseconds between flushes. */
+  flushInterval: number;
+  /** 1: QoS 0 messages are queued for offline persistent sessions too. */
+  queueQos0: number;
+  /** Largest size of the store in MiB. */
+  storeMaxMb: number;
   /** Largest packet accepted from a client and announced in CONNACK (bytes). */
   maxPacketSize: number;
   /** Receive Maximum announced to clients: QoS 1/2 PUBLISHes a client may have unacknowledged. */
@@ -58,6 +68,8 @@ interface Option {
   kind: Kind;
   min?: number;
   max?: number;
+  /** For 'string' options: the only values accepted. */
+  choices?: readonly string[];
   default: string | number;
   help: string;
 }
@@ -93,6 +105,13 @@ export const OPTIONS: readonly Option[] = [
   { key: 'cert', name: 'cert', kind: 'path', default: '', help: 'PEM certificate chain for TLS and WSS' },
   { key: 'key', name: 'key', kind: 'path', default: '', help: 'PEM private key for TLS and WSS' },
   {
+    key: 'ca',
+    name: 'ca',
+    kind: 'path',
+    default: '',
+    help: 'PEM CA certificates: MQTT/TLS clients are asked for a certificate, and the authenticate hook sees whether it verified',
+  },
+  {
     key: 'shards',
     name: 'shards',
     kind: 'int',
@@ -107,6 +126,41 @@ export const OPTIONS: readonly Option[] = [
     kind: 'path',
     default: './data',
     help: 'directory of the durable store',
+  },
+  {
+    key: 'durability',
+    name: 'durability',
+    kind: 'string',
+    choices: ['flush', 'interval', 'memory'],
+    default: 'flush',
+    help: 'flush: QoS 1/2 acknowledged once stored on disk for every persistent session; interval: stored, flushed every --flush-interval ms (a crash loses at most that window); memory: nothing stored',
+  },
+  {
+    key: 'flushInterval',
+    name: 'flush-interval',
+    kind: 'int',
+    min: 1,
+    max: 60_000,
+    default: 100,
+    help: 'milliseconds between store flushes with --durability interval',
+  },
+  {
+    key: 'queueQos0',
+    name: 'queue-qos0',
+    kind: 'int',
+    min: 0,
+    max: 1,
+    default: 0,
+    help: '1: queue QoS 0 messages for offline persistent sessions too (0: only QoS 1/2)',
+  },
+  {
+    key: 'storeMaxMb',
+    name: 'store-max-mb',
+    kind: 'int',
+    min: 16,
+    max: 1_048_576,
+    default: 4096,
+    help: 'largest store size in MiB; when full, messages for offline sessions are dropped and counted, and a QoS 1/2 PUBLISH that must be stored gets 0x97 (Quota exceeded)',
   },
   {
     key: 'maxPacketSize',
@@ -212,6 +266,10 @@ function coerce(o: Option, raw: unknown, where: string): string | number {
   if (o.kind === 'string' || o.kind === 'path') {
     if (typeof raw !== 'string')
       throw configError(`${where}: ${o.name} must be a string, got ${JSON.stringify(raw)}`);
+    if (o.choices && !o.choices.includes(raw))
+      throw configError(
+        `${where}: ${o.name} must be one of ${o.choices.join(', ')}, got ${JSON.stringify(raw)}`,
+      );
     return raw;
   }
   const n =

@@ -21,6 +21,8 @@ export const ErrorCodes = {
   ERR_LISTEN: 'ERR_LISTEN',
   /** A topic name or filter given to the matcher is invalid. */
   ERR_TOPIC: 'ERR_TOPIC',
+  /** The durable store could not be opened, read or written (the message names the path and the remedy). */
+  ERR_STORE: 'ERR_STORE',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

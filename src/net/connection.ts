@@ -4,8 +4,22 @@
 import { Framer } from './framer.js';
 
 /** What the gateway needs from a transport: the same for node:net/tls sockets and uWS sockets. */
+/** What the TLS layer knows of the client, for the authentication hook. */
+export interface TlsPeer {
+  /** The client presented a certificate that verified against the configured CA (`--ca`). */
+  authorized: boolean;
+  /** Why it did not verify (e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE), when it did not. */
+  authorizationError?: string;
+  /** The client certificate's subject and issuer fields (CN, O, ...), and its SHA-256 fingerprint. */
+  subject?: Record<string, string | string[]>;
+  issuer?: Record<string, string | string[]>;
+  fingerprint256?: string;
+}
+
 export interface Transport {
   readonly remoteAddress: string;
+  /** The TLS peer of a TLS or WSS connection (undefined on plain TCP and WebSocket). */
+  tlsPeer?(): TlsPeer | undefined;
   /**
    * Queue bytes for the peer (the transport copies or keeps them). False: more than its budget is
    * now waiting to be sent; the listener calls Gateway.drained when it has gone.

@@ -6,9 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { Codec } from '../protocol/codec.js';
 import type { ConnectPacket, ProtocolVersion } from '../protocol/packets.js';
 import { connackRefusal, ReasonCode } from '../protocol/reason-codes.js';
+import { shardOf } from '../protocol/shard-of.js';
 import { instantiate } from '../protocol/wasm.js';
 import { encodeOpen, makeTag, OPEN_ASSIGNED_ID, RecordKind, type RecordKindNumber } from '../ring/records.js';
-import { Connection, ConnState, type Transport } from './connection.js';
+import { Connection, ConnState, type TlsPeer, type Transport } from './connection.js';
 import { type ShardLink, ShardPool } from './shard-pool.js';
 
 export interface ConnectInfo {
@@ -17,6 +18,8 @@ export interface ConnectInfo {
   password?: Uint8Array;
   remoteAddress: string;
   protocolVersion: ProtocolVersion;
+  /** TLS and WSS connections: what TLS knows of the client (its certificate with `--ca`). */
+  tls?: TlsPeer;
 }
 
 export interface ClientInfo {
@@ -47,18 +50,10 @@ export interface GatewayOptions {
   ringCapacity?: number;
 }
 
+export { shardOf };
+
 const MAX_CONNECTIONS = 0xffffff;
 const EMPTY = new Uint8Array(0);
-
-/** FNV-1a over the client ID's UTF-16 code units: stable, cheap, and the same on every start. */
-export function shardOf(clientId: string, shards: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < clientId.length; i++) {
-    h ^= clientId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % shards;
-}
 
 export class Gateway {
   readonly pool: ShardPool;
@@ -273,6 +268,7 @@ export class Gateway {
           password: packet.password,
           remoteAddress: conn.transport.remoteAddress,
           protocolVersion: version,
+          tls: conn.transport.tlsPeer?.(),
         })
       : true;
     if (conn.state !== ConnState.AUTHENTICATING) return; // closed while the hook ran

@@ -1,8 +1,8 @@
 // MQTT over TCP and TLS: adapts node:net / node:tls sockets to the gateway's Transport.
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { WeirError } from '../errors.js';
-import type { Transport } from './connection.js';
+import type { TlsPeer, Transport } from './connection.js';
 import type { Gateway } from './gateway.js';
 
 /** Unsent bytes a TCP connection may hold before its shard is told to stop sending to it. */
@@ -10,8 +10,25 @@ const WRITE_BUDGET = 1 << 20;
 
 class SocketTransport implements Transport {
   readonly remoteAddress: string;
-  constructor(private readonly socket: Socket) {
+  constructor(
+    private readonly socket: Socket,
+    private readonly secure: boolean,
+  ) {
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+  }
+  tlsPeer(): TlsPeer | undefined {
+    if (!this.secure) return undefined;
+    const tls = this.socket as TLSSocket;
+    const cert = tls.getPeerCertificate();
+    const has = cert && Object.keys(cert).length > 0;
+    const peer: TlsPeer = { authorized: tls.authorized };
+    if (!tls.authorized && tls.authorizationError) peer.authorizationError = String(tls.authorizationError);
+    if (has) {
+      peer.subject = fields(cert.subject);
+      peer.issuer = fields(cert.issuer);
+      peer.fingerprint256 = cert.fingerprint256;
+    }
+    return peer;
   }
   write(bytes: Uint8Array): boolean {
     this.socket.write(bytes);
@@ -41,6 +58,13 @@ class SocketTransport implements Transport {
   }
 }
 
+/** A certificate's name fields (CN, O, ...) as a plain object, without absent ones. */
+function fields(name: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(name)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
 export interface TcpListenOptions {
   host: string;
   port: number;
@@ -48,11 +72,11 @@ export interface TcpListenOptions {
   tls?: TlsOptions;
 }
 
-function serve(gateway: Gateway, socket: Socket): void {
+function serve(gateway: Gateway, socket: Socket, secure: boolean): void {
   // We batch writes ourselves (cork per shard batch), so Nagle would only add delay: with it on,
   // fan-out stalls on the peer's 40 ms delayed ACK.
   socket.setNoDelay(true);
-  const conn = gateway.accept(new SocketTransport(socket));
+  const conn = gateway.accept(new SocketTransport(socket, secure));
   if (!conn) return;
   socket.on('data', (chunk: Buffer) => gateway.data(conn, chunk));
   socket.on('close', () => gateway.closed(conn));
@@ -64,8 +88,8 @@ function serve(gateway: Gateway, socket: Socket): void {
 /** Listen for MQTT over TCP (or TLS); resolves with the server once it listens. */
 export function listenTcp(gateway: Gateway, options: TcpListenOptions): Promise<Server> {
   const server = options.tls
-    ? createTlsServer(options.tls, (socket) => serve(gateway, socket))
-    : createTcpServer((socket) => serve(gateway, socket));
+    ? createTlsServer(options.tls, (socket) => serve(gateway, socket, true))
+    : createTcpServer((socket) => serve(gateway, socket, false));
   const what = options.tls ? 'MQTT/TLS' : 'MQTT/TCP';
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {

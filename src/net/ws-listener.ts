@@ -3,7 +3,7 @@
 // exactly as for TCP.
 
 import { WeirError } from '../errors.js';
-import type { Connection, Transport } from './connection.js';
+import type { Connection, TlsPeer, Transport } from './connection.js';
 import type { Gateway } from './gateway.js';
 import { assertNativeUws, type UWS, uws } from './uws.js';
 
@@ -25,7 +25,12 @@ class WsTransport implements Transport {
   constructor(
     private readonly ws: UWS.WebSocket<UserData>,
     readonly remoteAddress: string,
+    private readonly secure: boolean,
   ) {}
+  /** uWebSockets.js does not ask WSS clients for a certificate: the connection is TLS, unverified. */
+  tlsPeer(): TlsPeer | undefined {
+    return this.secure ? { authorized: false } : undefined;
+  }
   write(bytes: Uint8Array): boolean {
     if (this.closed) return false;
     if (this.chunks) this.chunks.push(bytes);
@@ -95,7 +100,7 @@ export function listenWs(gateway: Gateway, options: WsListenOptions): Promise<Ws
     },
     open(ws) {
       const data = ws.getUserData();
-      data.transport = new WsTransport(ws, data.remoteAddress);
+      data.transport = new WsTransport(ws, data.remoteAddress, options.tls !== undefined);
       data.conn = gateway.accept(data.transport);
     },
     message(ws, message) {

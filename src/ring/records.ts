@@ -40,6 +40,11 @@ export const RecordKind = {
   FORWARD: 9,
   /** Shard → shard: the producer's subscriptions to one filter changed (src/shard/peer-records.ts). */
   ROUTE: 10,
+  /**
+   * Shard → shard: what a FORWARD that asked for an answer (its tag's id field, the token) wrote
+   * to the store is durable. No payload.
+   */
+  ACK: 11,
 } as const;
 export type RecordKindNumber = (typeof RecordKind)[keyof typeof RecordKind];
 

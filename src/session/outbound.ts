@@ -19,6 +19,21 @@ export type OutboundStateValue = (typeof OutboundState)[keyof typeof OutboundSta
 /** What the session keeps of a message: opaque to this module (the shard keeps encoded bytes). */
 export interface OutboundMessage {
   qos: 0 | 1 | 2;
+  /** Set by the observer when the message is stored (its key in the store). */
+  seq?: number;
+}
+
+/**
+ * Told of every change to the messages a session holds, so a persistent session can mirror them
+ * in the store: a message came in (`added`), a QoS 2 message went out with its identifier
+ * (`sent`; QoS 1 re-sends may take a new one), its PUBREC came (`released`), or it left the
+ * session for good (`done`: acknowledged, expired, dropped).
+ */
+export interface OutboundObserver<M extends OutboundMessage> {
+  added(message: M): void;
+  sent(message: M, id: number): void;
+  released(message: M, id: number): void;
+  done(message: M): void;
 }
 
 export interface Inflight<M extends OutboundMessage> {
@@ -51,6 +66,7 @@ export class Outbound<M extends OutboundMessage> {
   private queueHead = 0;
   /** min(client's Receive Maximum, our maxInflight); changes at every CONNECT. */
   window: number;
+  observer: OutboundObserver<M> | null = null;
 
   constructor(
     window: number,
@@ -91,6 +107,10 @@ export class Outbound<M extends OutboundMessage> {
     if (id === 0) return 0;
     const state = message.qos === 1 ? OutboundState.AWAIT_PUBACK : OutboundState.AWAIT_PUBREC;
     this.flights.set(id, { id, state, message });
+    if (this.observer) {
+      if (message.seq === undefined) this.observer.added(message);
+      this.observer.sent(message, id);
+    }
     return id;
   }
 
@@ -101,6 +121,7 @@ export class Outbound<M extends OutboundMessage> {
   enqueue(message: M): boolean {
     if (this.queuedCount >= this.maxQueued && !this.dropOldestQos0()) return false;
     this.queue.push(message);
+    if (message.seq === undefined) this.observer?.added(message);
     return true;
   }
 
@@ -129,6 +150,7 @@ export class Outbound<M extends OutboundMessage> {
     if (f.state === OutboundState.AWAIT_PUBCOMP) return AckResult.OK;
     if (f.state !== OutboundState.AWAIT_PUBREC) return AckResult.WRONG_STATE;
     f.state = OutboundState.AWAIT_PUBCOMP;
+    this.observer?.released(f.message, id);
     return AckResult.OK;
   }
 
@@ -141,11 +163,24 @@ export class Outbound<M extends OutboundMessage> {
    * as acknowledged, is never re-sent, and no PUBREL follows [MQTT-5.0 4.4.0-2] [MQTT-5.0 4.3.3-4].
    */
   abandon(id: number): AckResultValue {
-    if (!this.flights.has(id)) return AckResult.UNKNOWN_ID;
+    const f = this.flights.get(id);
+    if (!f) return AckResult.UNKNOWN_ID;
     this.flights.delete(id);
     this.unsent.delete(id);
     this.ids.free(id);
+    this.observer?.done(f.message);
     return AckResult.OK;
+  }
+
+  /** A message taken from the queue that will not be sent (it expired). */
+  discard(message: M): void {
+    this.observer?.done(message);
+  }
+
+  /** Every message held, in flight or queued (to store them all when a session becomes persistent). */
+  *messages(): IterableIterator<M> {
+    for (const f of this.flights.values()) yield f.message;
+    for (let i = this.queueHead; i < this.queue.length; i++) yield this.queue[i]!;
   }
 
   /** The flows to resume on reconnect, in the order they were first sent. */
@@ -167,13 +202,15 @@ export class Outbound<M extends OutboundMessage> {
     this.flights.delete(id);
     this.unsent.delete(id);
     this.ids.free(id);
+    this.observer?.done(f.message);
     return AckResult.OK;
   }
 
   private dropOldestQos0(): boolean {
     for (let i = this.queueHead; i < this.queue.length; i++) {
       if (this.queue[i]!.qos === 0) {
-        this.queue.splice(i, 1);
+        const [dropped] = this.queue.splice(i, 1);
+        this.observer?.done(dropped!);
         return true;
       }
     }

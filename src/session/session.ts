@@ -18,6 +18,8 @@ export interface StoredMessage {
   subIds: number[];
   /** Absolute expiry (ms since epoch) from the Message Expiry Interval, or 0 for none. */
   expiresAt: number;
+  /** Its key in the store, once a persistent session stored it. */
+  seq?: number;
 }
 
 export interface SubscriptionOptions {
@@ -51,6 +53,12 @@ export class Session {
   will: WillMessage | null = null;
   /** Bumped at every attach/detach, so deferred work (will delay, expiry) can tell it is stale. */
   epoch = 0;
+  /** The store holds this session (it is persistent, and durability is not "memory"). */
+  persisted = false;
+  /** The next message's key in the store. */
+  nextSeq = 1;
+  /** Protocol level of the last connection. */
+  version: 3 | 4 | 5 = 4;
 
   constructor(
     readonly clientId: string,

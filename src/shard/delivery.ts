@@ -74,6 +74,7 @@ export function publishCurrent(shard: MqttShard, info: PublishInfo): number {
     const empty = shard.codec.view.payloadLen === 0;
     const kept = { bytes: info.bytes(), version: info.version, expiresAt: info.expiresAt };
     shard.retained.set(currentTopic(shard), empty ? null : kept);
+    shard.persist?.retained(currentTopic(shard), empty ? null : kept);
   }
   const { peers } = shard;
   if (!peers.active) return deliverCurrent(shard, info, null, false);
@@ -82,7 +83,9 @@ export function publishCurrent(shard: MqttShard, info: PublishInfo): number {
   const view = shard.codec.view;
   peers.plan(view.topicPtr, view.topicLen);
   const matched = deliverCurrent(shard, info, peers.skipLocal.size > 0 ? peers.skipLocal : null, false);
-  return matched + peers.forward(info);
+  // Ack after durable: a QoS 1/2 message waits for the other shards' stores too.
+  const answer = info.qos > 0 && info.from !== null && shard.waitsForStore ? shard.tokenFor : null;
+  return matched + peers.forward(info, answer);
 }
 
 /**
@@ -193,8 +196,8 @@ function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: () => 
         shard.pendingDrain.add(session);
       }
     }
-  } else if (qos === 0) {
-    return true; // QoS 0 is not kept for offline sessions
+  } else if (qos === 0 && !(shard.config.queueQos0 && session.expiryInterval > 0)) {
+    return true; // QoS 0 is not kept for offline sessions (unless --queue-qos0 asks for it)
   }
   if (!session.outbound.enqueue(store(info, qos, retain, subIds, bytes))) shard.stats.dropped++;
   return true;
@@ -298,10 +301,19 @@ export function drainQueue(shard: MqttShard, session: Session): void {
     }
     if (!out.canSend || out.queuedCount === 0) return;
     const m = out.dequeue()!;
-    if (m.expiresAt > 0 && m.expiresAt <= Date.now()) continue;
-    const id = m.qos === 0 ? 0 : out.send(m);
-    if (m.qos !== 0 && id === 0) return;
-    if (sendStored(shard, session, m, id, false) === WriteResult.TOO_LARGE && id !== 0) out.abandon(id);
+    if (m.expiresAt > 0 && m.expiresAt <= Date.now()) {
+      out.discard(m);
+      continue;
+    }
+    if (m.qos === 0) {
+      // A queued QoS 0 message (--queue-qos0) is done once written: nothing acknowledges it.
+      sendStored(shard, session, m, 0, false);
+      out.discard(m);
+      continue;
+    }
+    const id = out.send(m);
+    if (id === 0) return; // every identifier in use (canSend said there was room: not reached)
+    if (sendStored(shard, session, m, id, false) === WriteResult.TOO_LARGE) out.abandon(id);
   }
 }
 

@@ -33,7 +33,7 @@ export interface ShardLogic {
    * One record from shard `from`'s ring. Same contract as `record`: false when the outbound ring
    * is full (handling a record from a shard never needs room in another shard's ring).
    */
-  peerRecord?(from: number, kind: number, ptr: number, len: number): boolean;
+  peerRecord?(from: number, kind: number, conn: number, ptr: number, len: number): boolean;
   /** Shard `index` is running: `ring` writes into it. Sync what it must know (`syncRetained`: retained messages too). */
   peerUp?(index: number, ring: RingProducer, syncRetained: boolean): void;
   /** Shard `index` died: forget what it told us and stop writing to it. */

@@ -17,8 +17,11 @@ import { handleOpen } from './handlers/connect.js';
 import { dispatch } from './handlers/index.js';
 import { injectPublish, publishWill } from './handlers/broker-publish.js';
 import type { ShardContext, ShardLogic } from './logic.js';
+import { DurableAcks } from './durable-acks.js';
 import { Output, WriteResult } from './output.js';
-import { FORWARD_DELIVER, FORWARD_RETAIN } from './peer-records.js';
+import { FORWARD_ANSWER, FORWARD_DELIVER, FORWARD_RETAIN } from './peer-records.js';
+import { Persistence } from './persist.js';
+import type { SessionStore } from '../store/store.js';
 import { Peers } from './peers.js';
 import { RetainStore } from './retain.js';
 
@@ -35,6 +38,13 @@ export interface ShardConfig {
   keepAliveMax: number;
   /** Topic Alias Maximum announced to clients (0: none). */
   topicAliasMaximum: number;
+  /** Queue QoS 0 messages for offline persistent sessions. */
+  queueQos0: boolean;
+  /** The store: where, how durable, how large. */
+  durability: 'flush' | 'interval' | 'memory';
+  dataDir: string;
+  flushIntervalMs: number;
+  storeMaxBytes: number;
 }
 
 /** Deferred work in the wheel besides keep-alive: a will delay or a session expiry. */
@@ -51,6 +61,14 @@ export class MqttShard implements ShardLogic {
   readonly retained: RetainStore;
   /** The other shards: the route table and the rings to them. */
   readonly peers: Peers;
+  /** The store's side of the shard (null with durability "memory"). */
+  persist: Persistence | null = null;
+  /** Acks that wait for the store (durability "flush"). */
+  readonly acks: DurableAcks;
+  /** Ack after durable is in force. */
+  waitsForStore = false;
+  /** Tokens for FORWARDs whose answer an ack waits for. */
+  readonly tokenFor = (shard: number): number => this.acks.token(shard);
   readonly channels = new Map<number, Channel>();
   readonly sessions = new Map<string, Session>();
   /** Sessions by their handle in the subscription index. */
@@ -82,6 +100,7 @@ export class MqttShard implements ShardLogic {
     this.output = new Output(ctx.out, this.codec);
     this.retained = new RetainStore(ctx.wasm);
     this.peers = new Peers(this, ctx.index, ctx.shards);
+    this.acks = new DurableAcks(this);
     this.wheel = new TimerWheel(this.nowSeconds());
     this.headroom = Math.min(config.maxPacketSize + 1024, ctx.out.maxPayload);
     // Room for the largest packet plus a topic an alias stood for (re-encoded for storing).
@@ -105,8 +124,16 @@ export class MqttShard implements ShardLogic {
     return !this.peers.active || this.peers.hasRoom(this.headroom);
   }
 
+  /** Use `store` for persistent sessions, and restore what it holds; returns the sessions restored. */
+  attachStore(store: SessionStore): number {
+    this.persist = new Persistence(this, store);
+    this.waitsForStore = this.config.durability === 'flush';
+    return this.persist.restore();
+  }
+
   record(kind: number, conn: number, ptr: number, len: number): boolean {
     if (this.pendingDrain.size > 0) this.drainPending();
+    this.acks.retry();
     switch (kind) {
       case RecordKind.OPEN:
         if (!this.hasRoom()) return false;
@@ -141,13 +168,18 @@ export class MqttShard implements ShardLogic {
     clearInterval(this.tick);
   }
 
-  peerRecord(from: number, kind: number, ptr: number, len: number): boolean {
+  peerRecord(from: number, kind: number, conn: number, ptr: number, len: number): boolean {
     if (kind === RecordKind.ROUTE) {
       this.peers.route(from, ptr);
       return true;
     }
+    if (kind === RecordKind.ACK) {
+      this.acks.answered(conn);
+      return true;
+    }
     if (kind !== RecordKind.FORWARD) return true;
     if (!this.output.hasRoom(this.headroom)) return false;
+    if (this.persist) this.persist.dirty = false;
     const h = this.peers.readForward(ptr, len);
     if (this.codec.decodeAt(h.publishPtr, h.publishLen, h.version) !== h.publishLen) return true;
     const { publishPtr, publishLen } = h;
@@ -170,6 +202,7 @@ export class MqttShard implements ShardLogic {
         expiresAt: h.expiresAt,
       });
     }
+    if (h.flags & FORWARD_ANSWER) this.acks.forwarded(from, conn);
     return true;
   }
 
@@ -179,6 +212,7 @@ export class MqttShard implements ShardLogic {
 
   peerDown(index: number): void {
     this.peers.down(index);
+    this.acks.peerDown(index);
   }
 
   waitingForPeer(): boolean {
@@ -186,7 +220,15 @@ export class MqttShard implements ShardLogic {
   }
 
   flush(): void {
+    this.acks.commit();
     if (this.peers.active) this.peers.flush();
+  }
+
+  /** Publish what was written outside the batch loop (acks released by a store flush). */
+  flushOutput(): void {
+    this.acks.retry();
+    if (this.peers.active) this.peers.flush();
+    this.ctx.out.flush();
   }
 
   busy(): boolean {
@@ -287,6 +329,7 @@ export class MqttShard implements ShardLogic {
     // a handle freed twice would be given to two sessions.
     if (this.byHandle[session.handle] !== session) return;
     for (const key of [...session.subscriptions.keys()]) this.unsubscribe(session, key);
+    this.persist?.removeSession(session);
     session.epoch++;
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
     this.byHandle[session.handle] = undefined;

@@ -5,7 +5,7 @@
 // FORWARD: a PUBLISH for the consumer's sessions and/or its replica of a retained message.
 //
 //   +0  ┌──────────┬──────────┬────────────┬───────────────┐
-//       │ FLAGS u8 │ VERSION  │ GROUPS u16 │ PUBLISH_AT u32│   FLAGS: 1 DELIVER, 2 RETAIN
+//       │ FLAGS u8 │ VERSION  │ GROUPS u16 │ PUBLISH_AT u32│   FLAGS: 1 DELIVER, 2 RETAIN, 4 ANSWER
 //   +8  ├──────────┴──────────┴────────────┴───────────────┤
 //       │ EXPIRES_AT f64: ms since the epoch, 0 = never     │
 //  +16  ├───────────────────────────────────────────────────┤
@@ -14,6 +14,8 @@
 //       ├───────────────────────────────────────────────────┤
 //       │ PUBLISH packet (VERSION's encoding, real topic)   │   at PUBLISH_AT
 //       └───────────────────────────────────────────────────┘
+//   ANSWER: the publisher's shard waits (durability "flush") for an ACK record carrying the token
+//   of this record's tag once what the message wrote to the consumer's store is durable.
 //
 // ROUTE: the producer's local subscriptions to one (filter, group) changed.
 //
@@ -25,6 +27,7 @@
 
 export const FORWARD_DELIVER = 1;
 export const FORWARD_RETAIN = 2;
+export const FORWARD_ANSWER = 4;
 export const FORWARD_HEADER = 16;
 export const ROUTE_HEADER = 8;
 export const NOT_SHARED = 0xffff;

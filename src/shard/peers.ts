@@ -18,6 +18,7 @@ import { SubscriptionIndex } from '../protocol/topic.js';
 import type { MqttShard } from './mqtt-shard.js';
 import {
   encodeRoute,
+  FORWARD_ANSWER,
   FORWARD_DELIVER,
   FORWARD_HEADER,
   FORWARD_RETAIN,
@@ -54,6 +55,7 @@ export interface ForwardSource {
 
 const ROUTE_TAG = makeTag(RecordKind.ROUTE, 0);
 const FORWARD_TAG = makeTag(RecordKind.FORWARD, 0);
+const EMPTY = new Uint8Array(0);
 
 function routeKey(filter: string, group: string | null): string {
   return group === null ? filter : `${group}\u0000${filter}`;
@@ -295,21 +297,40 @@ export class Peers {
 
   /**
    * Send the current message to the shards `plan` chose, and to every shard when it is retained
-   * (each keeps a replica). Returns how many shards got it for delivery.
+   * (each keeps a replica). With `answer`, each shard that delivers it answers with an ACK once
+   * what it stored is durable (tokens from `token`). Returns how many shards got it for delivery.
    */
-  forward(src: ForwardSource): number {
+  forward(src: ForwardSource, answer: ((shard: number) => number) | null): number {
     let delivered = 0;
     for (let k = 0; k < this.links.length; k++) {
       if (!this.links[k]) continue;
-      const flags = this.targets[k]! | (src.retain ? FORWARD_RETAIN : 0);
+      let flags = this.targets[k]! | (src.retain ? FORWARD_RETAIN : 0);
       if (flags === 0) continue;
-      this.forwardTo(k, flags, src, this.groupsFor[k]!);
-      if (flags & FORWARD_DELIVER) delivered++;
+      let tag = FORWARD_TAG;
+      if (flags & FORWARD_DELIVER) {
+        delivered++;
+        if (answer) {
+          flags |= FORWARD_ANSWER;
+          tag = makeTag(RecordKind.FORWARD, answer(k));
+        }
+      }
+      this.forwardTo(k, flags, src, this.groupsFor[k]!, tag);
     }
     return delivered;
   }
 
-  private forwardTo(k: number, flags: number, src: ForwardSource, groups: readonly string[]): void {
+  /** Tell shard `index` that what its FORWARD `token` stored here is durable. */
+  sendAck(index: number, token: number): void {
+    this.send(index, makeTag(RecordKind.ACK, token), EMPTY);
+  }
+
+  private forwardTo(
+    k: number,
+    flags: number,
+    src: ForwardSource,
+    groups: readonly string[],
+    tag = FORWARD_TAG,
+  ): void {
     const link = this.links[k]!;
     const direct = src.len > 0;
     const body = direct ? undefined : src.bytes();
@@ -322,7 +343,7 @@ export class Peers {
         const p = writeForwardHeader(link.dv, link.ring.u8, at, flags, src.version, src.expiresAt, groups);
         if (direct) link.ring.u8.set(this.shard.ctx.wasm.u8.subarray(src.ptr, src.ptr + len), p);
         else link.ring.u8.set(body!, p);
-        link.ring.commit(FORWARD_TAG, size);
+        link.ring.commit(tag, size);
         return;
       }
     }
@@ -338,7 +359,7 @@ export class Peers {
       groups,
     );
     copy.set(direct ? this.shard.ctx.wasm.u8.subarray(src.ptr, src.ptr + len) : body!, p);
-    this.send(k, FORWARD_TAG, copy);
+    this.send(k, tag, copy);
   }
 
   // ── receiving ────────────────────────────────────────────────────────────────────────────

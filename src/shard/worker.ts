@@ -205,7 +205,7 @@ async function drainPeers(
     const ring = peerIn[k];
     if (!ring) continue;
     for (let len = ring.next(); len >= 0; len = ring.next()) {
-      while (!logic.peerRecord(k, tagKind(ring.tag), ring.offset, len)) {
+      while (!logic.peerRecord(k, tagKind(ring.tag), tagConnection(ring.tag), ring.offset, len)) {
         // Records from shards only ever need room towards the gateway, which always drains.
         out.flush();
         await out.waitForSpace();

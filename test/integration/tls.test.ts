@@ -81,3 +81,109 @@ describe('MQTT over TLS and secure WebSocket', () => {
     ).rejects.toThrow(/cannot read the TLS certificate \(--cert\) at .*missing\.pem/);
   });
 });
+
+describe('client certificates (--ca)', () => {
+  // A client certificate signed by a CA of its own: the broker is given that CA with --ca.
+  const clientCa = join(dir, 'client-ca.pem');
+  const clientCaKey = join(dir, 'client-ca-key.pem');
+  const clientCert = join(dir, 'client.pem');
+  const clientKey = join(dir, 'client-key.pem');
+  const csr = join(dir, 'client.csr');
+  const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  run([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=Device CA',
+    '-keyout',
+    clientCaKey,
+    '-out',
+    clientCa,
+  ]);
+  run([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=device-42/O=Fleet',
+    '-keyout',
+    clientKey,
+    '-out',
+    csr,
+  ]);
+  run([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    clientCa,
+    '-CAkey',
+    clientCaKey,
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-out',
+    clientCert,
+  ]);
+
+  let withCa: Broker;
+  const seen: Array<{ clientId: string; tls?: unknown }> = [];
+  beforeAll(async () => {
+    withCa = await startBroker({
+      tlsPort: await freePort(),
+      cert,
+      key,
+      ca: clientCa,
+      // Only clients whose certificate verified get in.
+      authenticate: (info) => {
+        seen.push({ clientId: info.clientId, tls: info.tls });
+        return info.tls === undefined || info.tls.authorized;
+      },
+    });
+  });
+  afterAll(() => withCa.close());
+
+  const url = () => `mqtts://127.0.0.1:${withCa.ports.tls}`;
+
+  it('shows the hook a verified client certificate, with its subject', async () => {
+    const c = await mqtt.connectAsync(url(), {
+      clientId: 'with-cert',
+      ca,
+      cert: readFileSync(clientCert),
+      key: readFileSync(clientKey),
+      reconnectPeriod: 0,
+    });
+    expect(c.connected).toBe(true);
+    await c.endAsync();
+    const tls = seen.find((s) => s.clientId === 'with-cert')?.tls as {
+      authorized: boolean;
+      subject: Record<string, string>;
+      issuer: Record<string, string>;
+      fingerprint256: string;
+    };
+    expect(tls.authorized).toBe(true);
+    expect(tls.subject).toMatchObject({ CN: 'device-42', O: 'Fleet' });
+    expect(tls.issuer).toMatchObject({ CN: 'Device CA' });
+    expect(tls.fingerprint256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  });
+
+  it('lets the hook refuse a client without a certificate (CONNACK 0x87 Not authorized)', async () => {
+    const c = mqtt.connect(url(), { clientId: 'no-cert', ca, protocolVersion: 5, reconnectPeriod: 0 });
+    const reason = await new Promise<number>((resolve) => {
+      c.once('error', (e) => resolve((e as { code?: number }).code ?? -1));
+      c.once('connect', () => resolve(0));
+    });
+    c.end(true);
+    expect(reason).toBe(0x87);
+    const tls = seen.find((s) => s.clientId === 'no-cert')?.tls as { authorized: boolean; subject?: unknown };
+    expect(tls.authorized).toBe(false);
+    expect(tls.subject).toBeUndefined();
+  });
+});

@@ -63,7 +63,10 @@ export function handlePubcomp(shard: MqttShard, ch: Channel): void {
  */
 export function handlePubrel(shard: MqttShard, ch: Channel): void {
   const id = shard.codec.view.packetId;
+  shard.acks.begin();
   const known = ch.session.inboundQos2.delete(id);
+  // The identifier may be reused once PUBCOMP is sent: its release must be durable first.
+  if (known) shard.persist?.inbound(ch.session, id, false);
   const reason = known || ch.version !== 5 ? 0 : ReasonCode.PACKET_IDENTIFIER_NOT_FOUND;
-  shard.output.ack(ch.conn, ch.version, PacketType.PUBCOMP, id, reason);
+  shard.acks.ack(ch, PacketType.PUBCOMP, id, reason);
 }

@@ -7,6 +7,9 @@ import type { MqttShard } from '../mqtt-shard.js';
 export function publishWill(shard: MqttShard, session: Session): void {
   const will = session.will;
   session.will = null;
+  // Published once: a restart must not publish it again.
+  if (session.persisted && shard.sessions.get(session.clientId) === session)
+    shard.persist?.saveSession(session);
   if (!will || !shard.decodeStored(will.bytes, will.version)) return;
   publishDecoded(shard, will.bytes, will.version);
 }

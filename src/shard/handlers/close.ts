@@ -10,6 +10,7 @@ const NEVER = 0xffffffff;
 export function connectionLost(shard: MqttShard, ch: Channel): void {
   if (shard.channels.get(ch.conn) !== ch) return;
   shard.channels.delete(ch.conn);
+  shard.acks.forget(ch);
   ch.state = ChannelState.CLOSING;
   const session = ch.session;
   if (session.conn !== ch.conn) return; // taken over: the session has moved on
@@ -24,8 +25,12 @@ export function connectionLost(shard: MqttShard, ch: Channel): void {
     if (delay === 0) publishWill(shard, session);
     else shard.wheel.schedule({ kind: 'will', session, epoch: session.epoch, deadline: now + delay });
   }
-  if (session.expiryInterval === 0) shard.dropSession(session);
-  else if (session.expiryInterval !== NEVER) {
+  if (session.expiryInterval === 0) {
+    shard.dropSession(session);
+    return;
+  }
+  shard.persist?.saveSession(session);
+  if (session.expiryInterval !== NEVER) {
     shard.wheel.schedule({
       kind: 'expiry',
       session,

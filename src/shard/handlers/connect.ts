@@ -66,7 +66,9 @@ export function handleOpen(shard: MqttShard, conn: number, ptr: number, len: num
   session.expiryInterval = version === 5 ? (props.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER;
   session.will = packet.will ? encodeWill(shard, packet, version) : null;
   session.conn = conn;
+  session.version = version;
   session.epoch++; // pending will delay and expiry timers are void now [MQTT-5.0 3.1.3-9]
+  shard.persist?.saveSession(session);
 
   const ch = new Channel(conn, version, session);
   ch.keepAlive = keepAlive;

@@ -33,6 +33,7 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
     }
   }
   shard.stats.messagesIn++;
+  shard.acks.begin();
   const expiry =
     ch.version === 5 && view.hasProperty(MESSAGE_EXPIRY) ? view.propertyValue(MESSAGE_EXPIRY) : -1;
   const expiresAt = expiry >= 0 ? Date.now() + expiry * 1000 : 0;
@@ -53,10 +54,12 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
   });
   // MQTT 5 tells the publisher when nobody subscribed (0x10); still a success [MQTT-5.0 3.4.2.1].
   const reason = ch.version === 5 && matched === 0 ? ReasonCode.NO_MATCHING_SUBSCRIBERS : 0;
-  if (qos === 1) shard.output.ack(ch.conn, ch.version, PacketType.PUBACK, packetId, reason);
+  // Acknowledged once what it stored is durable (durability "flush"), in order per connection.
+  if (qos === 1) shard.acks.ack(ch, PacketType.PUBACK, packetId, reason);
   else if (qos === 2) {
     session.inboundQos2.add(packetId);
-    shard.output.ack(ch.conn, ch.version, PacketType.PUBREC, packetId, reason);
+    shard.persist?.inbound(session, packetId, true);
+    shard.acks.ack(ch, PacketType.PUBREC, packetId, reason);
   }
 }
 

@@ -54,6 +54,7 @@ export function handleSubscribe(shard: MqttShard, ch: Channel): void {
     if (group === null && (options.rh === 0 || (options.rh === 1 && !existed)))
       retainedFor.push({ filter, options });
   }
+  shard.persist?.saveSession(session);
   // The SUBACK has one reason code per filter, in order [MQTT-5.0 3.8.4-6] [MQTT-3.1.1 3.8.4-5].
   shard.output.packet(ch.conn, { cmd: 'suback', messageId: packet.messageId, granted }, ch.version);
   for (const { filter, options } of retainedFor) {

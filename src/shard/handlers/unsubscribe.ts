@@ -12,6 +12,7 @@ export function handleUnsubscribe(shard: MqttShard, ch: Channel): void {
     const existed = shard.unsubscribe(session, topic);
     granted.push(existed ? ReasonCode.SUCCESS : ReasonCode.NO_SUBSCRIPTION_EXISTED);
   }
+  shard.persist?.saveSession(session);
   // [MQTT-5.0 3.10.4-5] UNSUBACK answers even filters that matched nothing.
   const unsuback =
     ch.version === 5

@@ -1,0 +1,166 @@
+// Ack after durable (durability "flush"): a PUBACK, PUBREC or PUBCOMP whose packet stored
+// something (a message for a persistent session here or on another shard, a retained message, an
+// inbound QoS 2 identifier) waits until that is on disk. Group commit: every ack that waits on this
+// shard's store in one batch waits on one `flushed()`. A message forwarded to another shard asks
+// for an ACK record back (the token rides in the FORWARD's tag); that shard answers once its own
+// store has flushed what the message wrote there, or at once when it wrote nothing.
+//
+// Acks of one connection leave in the order their packets came [MQTT-5.0 4.6.0-2]
+// [MQTT-3.1.1 4.6.0-2]: each connection keeps a FIFO, and an ack is written only when everything
+// it waits for is done and every ack before it has been written.
+import { ReasonCode } from '../protocol/reason-codes.js';
+import { type Channel, ChannelState } from './channel.js';
+import type { MqttShard } from './mqtt-shard.js';
+import { WriteResult } from './output.js';
+
+interface PendingAck {
+  ch: Channel;
+  type: number;
+  packetId: number;
+  reason: number;
+  /** Flushes and remote ACKs still to come. */
+  waiting: number;
+}
+
+/** A FORWARD whose sender waits for this shard's flush. */
+interface RemoteWait {
+  from: number;
+  token: number;
+}
+
+const MAX_TOKEN = 0xffffff;
+
+export class DurableAcks {
+  private readonly queues = new Map<Channel, PendingAck[]>();
+  /** Acks and remote answers waiting on the next flush of this shard's store. */
+  private batchAcks: PendingAck[] = [];
+  private batchRemote: RemoteWait[] = [];
+  /** Tokens given to FORWARDs of the current packet, and all tokens still unanswered. */
+  private readonly current: Array<{ token: number; shard: number }> = [];
+  private readonly tokens = new Map<number, { ack: PendingAck; shard: number }>();
+  private nextToken = 1;
+  /** Connections whose head ack could not be written for lack of room: retried by `retry`. */
+  private readonly blocked = new Set<Channel>();
+
+  constructor(private readonly shard: MqttShard) {}
+
+  /** Before handling a packet that may have to wait. */
+  begin(): void {
+    this.current.length = 0;
+    if (this.shard.persist) this.shard.persist.dirty = false;
+  }
+
+  /** A token for a FORWARD of the current packet to `shard` (it will answer with it). */
+  token(shard: number): number {
+    const token = this.nextToken;
+    this.nextToken = token === MAX_TOKEN ? 1 : token + 1;
+    this.current.push({ token, shard });
+    return token;
+  }
+
+  /** The ack of the current packet: now, or once what it stored is durable everywhere. */
+  ack(ch: Channel, type: number, packetId: number, reason: number): void {
+    const local = this.shard.persist?.dirty === true;
+    const waiting = (local ? 1 : 0) + this.current.length;
+    const queue = this.queues.get(ch);
+    if (waiting === 0 && !queue) {
+      this.shard.output.ack(ch.conn, ch.version, type, packetId, reason);
+      return;
+    }
+    const pending: PendingAck = { ch, type, packetId, reason, waiting };
+    if (queue) queue.push(pending);
+    else this.queues.set(ch, [pending]);
+    if (local) this.batchAcks.push(pending);
+    for (const t of this.current) this.tokens.set(t.token, { ack: pending, shard: t.shard });
+    this.current.length = 0;
+    if (waiting === 0) this.release(ch);
+  }
+
+  /** A FORWARD from `from` asked for an answer: after this shard's flush if it stored something. */
+  forwarded(from: number, token: number): void {
+    if (this.shard.persist?.dirty) this.batchRemote.push({ from, token });
+    else this.shard.peers.sendAck(from, token);
+  }
+
+  /** Another shard's answer. */
+  answered(token: number): void {
+    const t = this.tokens.get(token);
+    if (!t) return;
+    this.tokens.delete(token);
+    this.done(t.ack);
+  }
+
+  /** A shard died: what waited for its answers waits no more (its sessions' copies are gone with it). */
+  peerDown(index: number): void {
+    for (const [token, t] of this.tokens) {
+      if (t.shard !== index) continue;
+      this.tokens.delete(token);
+      this.done(t.ack);
+    }
+  }
+
+  /** The connection is gone: its acks are not sent. */
+  forget(ch: Channel): void {
+    this.queues.delete(ch);
+    this.blocked.delete(ch);
+  }
+
+  /** End of a batch: one flush for everything this batch stored. */
+  commit(): void {
+    const store = this.shard.persist?.store;
+    if (!store || (this.batchAcks.length === 0 && this.batchRemote.length === 0)) return;
+    const acks = this.batchAcks;
+    const remote = this.batchRemote;
+    this.batchAcks = [];
+    this.batchRemote = [];
+    store.flushed().then(
+      () => {
+        for (const r of remote) this.shard.peers.sendAck(r.from, r.token);
+        for (const a of acks) this.done(a);
+        this.shard.flushOutput();
+      },
+      (error: Error) => {
+        // Not stored: never acknowledge it. The publishers are disconnected and will send again.
+        for (const a of acks) this.failed(a, error);
+        this.shard.flushOutput();
+      },
+    );
+  }
+
+  /** Write acks that found no room before. */
+  retry(): void {
+    for (const ch of this.blocked) {
+      this.blocked.delete(ch);
+      this.release(ch);
+    }
+  }
+
+  private done(a: PendingAck): void {
+    a.waiting--;
+    if (a.waiting <= 0) this.release(a.ch);
+  }
+
+  private failed(a: PendingAck, error: Error): void {
+    this.forget(a.ch);
+    const reason = `the store could not save the message: ${error.message}`;
+    this.shard.disconnect(a.ch, ReasonCode.UNSPECIFIED_ERROR, reason);
+  }
+
+  private release(ch: Channel): void {
+    const queue = this.queues.get(ch);
+    if (!queue) return;
+    if (ch.state !== ChannelState.CONNECTED) {
+      this.forget(ch);
+      return;
+    }
+    while (queue.length > 0 && queue[0]!.waiting <= 0) {
+      const a = queue[0]!;
+      if (this.shard.output.ack(ch.conn, ch.version, a.type, a.packetId, a.reason) === WriteResult.FULL) {
+        this.blocked.add(ch);
+        return;
+      }
+      queue.shift();
+    }
+    if (queue.length === 0) this.queues.delete(ch);
+  }
+}
