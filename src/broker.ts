@@ -237,6 +237,23 @@ export class Broker extends EventEmitter<BrokerEvents> {
     await ready;
   }
 
+  /**
+   * What the shards restored from the store at start-up: sessions, and the slowest shard's time
+   * to open the store and restore its own (undefined with durability "memory").
+   */
+  get restored(): { sessions: number; ms: number } | undefined {
+    const pool = this.gateway?.pool;
+    if (!pool || this.config.durability === 'memory') return undefined;
+    let sessions = 0;
+    let ms = 0;
+    for (let i = 0; i < pool.size; i++) {
+      const s = pool.link(i)?.startup;
+      sessions += s?.sessions ?? 0;
+      ms = Math.max(ms, s?.ms ?? 0);
+    }
+    return { sessions, ms };
+  }
+
   /** Live connections across all listeners. */
   get connections(): number {
     return this.gateway?.connectionCount ?? 0;

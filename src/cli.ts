@@ -22,15 +22,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   } catch (error) {
     fail(error);
   }
-  const { host } = broker.config;
-  const urls = [
-    broker.ports.tcp && `mqtt://${host}:${broker.ports.tcp}`,
-    broker.ports.tls && `mqtts://${host}:${broker.ports.tls}`,
-    broker.ports.ws && `ws://${host}:${broker.ports.ws}/mqtt`,
-    broker.ports.wss && `wss://${host}:${broker.ports.wss}/mqtt`,
-    broker.ports.http && `http://${host}:${broker.ports.http} (/health, /metrics)`,
-  ].filter(Boolean);
-  process.stdout.write(`weir: listening on ${urls.join(', ')} (${broker.config.shards} shard)\n`);
   let closing = false;
   const stop = (signal: string) => {
     if (closing) process.exit(130);
@@ -43,4 +34,20 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  const { host } = broker.config;
+  const urls = [
+    broker.ports.tcp && `mqtt://${host}:${broker.ports.tcp}`,
+    broker.ports.tls && `mqtts://${host}:${broker.ports.tls}`,
+    broker.ports.ws && `ws://${host}:${broker.ports.ws}/mqtt`,
+    broker.ports.wss && `wss://${host}:${broker.ports.wss}/mqtt`,
+    broker.ports.http && `http://${host}:${broker.ports.http} (/health, /metrics)`,
+  ].filter(Boolean);
+  const { shards, durability, dataDir } = broker.config;
+  const restored = broker.restored;
+  const store = restored
+    ? `store ${dataDir} (durability ${durability}): ${restored.sessions} sessions restored in ${restored.ms} ms`
+    : 'no store (durability memory)';
+  process.stdout.write(
+    `weir: listening on ${urls.join(', ')} (${shards} shard${shards === 1 ? '' : 's'}; ${store})\n`,
+  );
 }

@@ -160,7 +160,7 @@ export const OPTIONS: readonly Option[] = [
     min: 16,
     max: 1_048_576,
     default: 4096,
-    help: 'largest store size in MiB; when full, messages for offline sessions are dropped and counted, and a QoS 1/2 PUBLISH that must be stored gets 0x97 (Quota exceeded)',
+    help: 'largest store size in MiB; when it is full, a QoS 1/2 PUBLISH that must be stored is refused: PUBACK/PUBREC 0x97 (Quota exceeded) in MQTT 5, a disconnect in 3.1.1 (the client sends it again later)',
   },
   {
     key: 'maxPacketSize',

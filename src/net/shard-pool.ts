@@ -19,7 +19,14 @@ import { WeirError } from '../errors.js';
 import { compileModule, createMemory } from '../protocol/wasm.js';
 import { makeTag, RecordKind, tagConnection, tagKind } from '../ring/records.js';
 import { RingConsumer, RingProducer } from '../ring/spsc-ring.js';
-import type { PeerDownDone, PeerRef, ShardControl, ShardInit, ShardReady } from '../shard/worker.js';
+import type {
+  PeerDownDone,
+  PeerRef,
+  PeerUpDone,
+  ShardControl,
+  ShardInit,
+  ShardReady,
+} from '../shard/worker.js';
 
 export interface ShardPoolOptions {
   shards: number;
@@ -54,6 +61,8 @@ export interface ShardLink {
   readonly peerRings: readonly number[];
   /** Control messages to the shard. */
   readonly port: MessagePort;
+  /** What the shard restored from the store when it started. */
+  readonly startup?: ShardReady['startup'];
   alive: boolean;
   /** The shard's latest report, if any. */
   stats?: ShardStats;
@@ -90,8 +99,8 @@ export class ShardPool extends EventEmitter<Events> {
   private readonly aborts: AbortController[] = [];
   private readonly tasks: Array<Promise<void>> = [];
   private closing = false;
-  /** peer-down answers awaited, by "shard:dead shard". */
-  private readonly peerDownWaits = new Map<string, () => void>();
+  /** peer-down and peer-up answers awaited, by "down|up:shard:other shard". */
+  private readonly peerWaits = new Map<string, () => void>();
 
   constructor(options: ShardPoolOptions) {
     super();
@@ -115,13 +124,18 @@ export class ShardPool extends EventEmitter<Events> {
   async start(): Promise<void> {
     const ready = Array.from({ length: this.options.shards }, (_, i) => this.startShard(i, []));
     const links = await Promise.all(ready);
-    for (const link of links) this.announce(link, -1);
+    await Promise.all(links.map((link) => this.announce(link, -1)));
   }
 
-  /** Tell every other live shard where it writes to `link`'s shard; `syncer` also sends it the retained messages. */
-  private announce(link: ShardLink, syncer: number): void {
+  /**
+   * Tell every other live shard where it writes to `link`'s shard (`syncer` also sends it the
+   * retained messages); resolves when each has sent it its routes.
+   */
+  private announce(link: ShardLink, syncer: number): Promise<void> {
+    const waits: Array<Promise<void>> = [];
     for (const other of this.links) {
       if (!other?.alive || other === link) continue;
+      waits.push(this.answer(`up:${other.index}:${link.index}`));
       const msg: ShardControl = {
         type: 'peer-up',
         peer: this.peerRef(link, other.index),
@@ -129,6 +143,22 @@ export class ShardPool extends EventEmitter<Events> {
       };
       other.port.postMessage(msg);
     }
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /**
+   * The answer `key` from a shard. A shard that does not answer within a second is dying itself
+   * and is handled on its own.
+   */
+  private answer(key: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1000);
+      timer.unref();
+      this.peerWaits.set(key, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    }).finally(() => this.peerWaits.delete(key));
   }
 
   /** Where shard `from` writes into `link`'s shard. */
@@ -195,13 +225,13 @@ export class ShardPool extends EventEmitter<Events> {
     let wasReady = false;
     const ready = new Promise<ShardLink>((resolve, reject) => {
       let link: ShardLink | undefined;
-      port1.on('message', (msg: ShardReady | ShardStats | PeerDownDone) => {
+      port1.on('message', (msg: ShardReady | ShardStats | PeerDownDone | PeerUpDone) => {
         if (msg.type === 'stats') {
           if (link) link.stats = msg;
           return;
         }
-        if (msg.type === 'peer-down-done') {
-          this.peerDownWaits.get(`${index}:${msg.index}`)?.();
+        if (msg.type === 'peer-down-done' || msg.type === 'peer-up-done') {
+          this.peerWaits.get(`${msg.type === 'peer-up-done' ? 'up' : 'down'}:${index}:${msg.index}`)?.();
           return;
         }
         wasReady = true;
@@ -246,6 +276,7 @@ export class ShardPool extends EventEmitter<Events> {
       bell: msg.bell,
       peerRings: msg.peerRings,
       port,
+      startup: msg.startup,
       alive: true,
     };
   }
@@ -265,7 +296,7 @@ export class ShardPool extends EventEmitter<Events> {
       const live = this.links.filter((l): l is ShardLink => l?.alive === true && l.index !== index);
       const peers = live.map((l) => this.peerRef(l, index));
       this.startShard(index, peers).then(
-        (link) => this.announce(link, live[0]?.index ?? -1),
+        (link) => void this.announce(link, live[0]?.index ?? -1),
         () => {
           // Reported by the new start's own 'exit' event.
         },
@@ -282,16 +313,7 @@ export class ShardPool extends EventEmitter<Events> {
     const waits: Array<Promise<void>> = [];
     for (const link of this.links) {
       if (!link?.alive || link.index === dead) continue;
-      const key = `${link.index}:${dead}`;
-      waits.push(
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 1000);
-          this.peerDownWaits.set(key, () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        }).finally(() => this.peerDownWaits.delete(key)),
-      );
+      waits.push(this.answer(`down:${link.index}:${dead}`));
       const msg: ShardControl = { type: 'peer-down', index: dead };
       link.port.postMessage(msg);
     }

@@ -42,7 +42,8 @@ export const RecordKind = {
   ROUTE: 10,
   /**
    * Shard → shard: what a FORWARD that asked for an answer (its tag's id field, the token) wrote
-   * to the store is durable. No payload.
+   * to the store is durable. Payload: empty, or one byte 1 when the store was full and the
+   * copies were refused.
    */
   ACK: 11,
 } as const;

@@ -25,12 +25,14 @@ export interface OutboundMessage {
 
 /**
  * Told of every change to the messages a session holds, so a persistent session can mirror them
- * in the store: a message came in (`added`), a QoS 2 message went out with its identifier
- * (`sent`; QoS 1 re-sends may take a new one), its PUBREC came (`released`), or it left the
- * session for good (`done`: acknowledged, expired, dropped).
+ * in the store: a message came in (`added`: queued with id 0, or sent at once with its
+ * identifier), a queued message went out with its identifier (`sent`), its PUBREC came
+ * (`released`), or it left the session for good (`done`: acknowledged, expired, dropped). The
+ * identifiers matter: after a reconnect, unacknowledged PUBLISHes are re-sent with their
+ * original ones [MQTT-3.1.1 4.4.0-1] [MQTT-5.0 4.4.0-1].
  */
 export interface OutboundObserver<M extends OutboundMessage> {
-  added(message: M): void;
+  added(message: M, id: number): void;
   sent(message: M, id: number): void;
   released(message: M, id: number): void;
   done(message: M): void;
@@ -108,8 +110,8 @@ export class Outbound<M extends OutboundMessage> {
     const state = message.qos === 1 ? OutboundState.AWAIT_PUBACK : OutboundState.AWAIT_PUBREC;
     this.flights.set(id, { id, state, message });
     if (this.observer) {
-      if (message.seq === undefined) this.observer.added(message);
-      this.observer.sent(message, id);
+      if (message.seq === undefined) this.observer.added(message, id);
+      else this.observer.sent(message, id);
     }
     return id;
   }
@@ -121,7 +123,7 @@ export class Outbound<M extends OutboundMessage> {
   enqueue(message: M): boolean {
     if (this.queuedCount >= this.maxQueued && !this.dropOldestQos0()) return false;
     this.queue.push(message);
-    if (message.seq === undefined) this.observer?.added(message);
+    if (message.seq === undefined) this.observer?.added(message, 0);
     return true;
   }
 

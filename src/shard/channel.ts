@@ -3,6 +3,7 @@
 import type { ProtocolVersion } from '../protocol/packets.js';
 import type { Session } from '../session/session.js';
 import type { WheelEntry } from '../session/timer-wheel.js';
+import type { PendingAck } from './durable-acks.js';
 
 export const ChannelState = {
   /** CONNACK sent; packets flow. */
@@ -31,6 +32,8 @@ export class Channel implements WheelEntry {
   readonly aliasesOut = new Map<string, number>();
   /** A DISCONNECT with reason 0x00 arrived: the will must not be published [MQTT-5.0 3.1.2-10]. */
   disconnected = false;
+  /** Acks waiting for the store, in the order their packets came (src/shard/durable-acks.ts). */
+  pendingAcks: PendingAck[] | null = null;
 
   constructor(
     readonly conn: number,

@@ -159,6 +159,13 @@ function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: () => 
   // Retain As Published keeps the flag; otherwise it is 0 on normal delivery [MQTT-5.0 3.3.1-12].
   const retain = (options & 8) !== 0 ? info.retain : false;
   const subIds = subIdLists[i] ?? [];
+  if (qos > 0 && session.persisted && shard.persist!.full) {
+    // The store is full: this copy cannot be kept durably, so it is not taken (the publisher
+    // hears 0x97 in MQTT 5) and counted.
+    shard.stats.dropped++;
+    shard.persist!.refused = true;
+    return true;
+  }
   const ch = session.online ? shard.channels.get(session.conn) : undefined;
   if (ch?.congested) {
     // A slow reader: QoS 0 is dropped and counted, QoS 1/2 waits in the session's bounded queue.

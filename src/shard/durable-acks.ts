@@ -8,18 +8,21 @@
 // Acks of one connection leave in the order their packets came [MQTT-5.0 4.6.0-2]
 // [MQTT-3.1.1 4.6.0-2]: each connection keeps a FIFO, and an ack is written only when everything
 // it waits for is done and every ack before it has been written.
+import { PacketType } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { type Channel, ChannelState } from './channel.js';
 import type { MqttShard } from './mqtt-shard.js';
 import { WriteResult } from './output.js';
 
-interface PendingAck {
+export interface PendingAck {
   ch: Channel;
   type: number;
   packetId: number;
   reason: number;
   /** Flushes and remote ACKs still to come. */
   waiting: number;
+  /** Another shard refused its copy (its store is full). */
+  refused: boolean;
 }
 
 /** A FORWARD whose sender waits for this shard's flush. */
@@ -31,7 +34,6 @@ interface RemoteWait {
 const MAX_TOKEN = 0xffffff;
 
 export class DurableAcks {
-  private readonly queues = new Map<Channel, PendingAck[]>();
   /** Acks and remote answers waiting on the next flush of this shard's store. */
   private batchAcks: PendingAck[] = [];
   private batchRemote: RemoteWait[] = [];
@@ -47,7 +49,11 @@ export class DurableAcks {
   /** Before handling a packet that may have to wait. */
   begin(): void {
     this.current.length = 0;
-    if (this.shard.persist) this.shard.persist.dirty = false;
+    const persist = this.shard.persist;
+    if (persist) {
+      persist.dirty = false;
+      persist.refused = false;
+    }
   }
 
   /** A token for a FORWARD of the current packet to `shard` (it will answer with it). */
@@ -60,16 +66,16 @@ export class DurableAcks {
 
   /** The ack of the current packet: now, or once what it stored is durable everywhere. */
   ack(ch: Channel, type: number, packetId: number, reason: number): void {
-    const local = this.shard.persist?.dirty === true;
+    const local = this.shard.waitsForStore && this.shard.persist!.dirty;
     const waiting = (local ? 1 : 0) + this.current.length;
-    const queue = this.queues.get(ch);
+    const queue = ch.pendingAcks;
     if (waiting === 0 && !queue) {
       this.shard.output.ack(ch.conn, ch.version, type, packetId, reason);
       return;
     }
-    const pending: PendingAck = { ch, type, packetId, reason, waiting };
+    const pending: PendingAck = { ch, type, packetId, reason, waiting, refused: false };
     if (queue) queue.push(pending);
-    else this.queues.set(ch, [pending]);
+    else ch.pendingAcks = [pending];
     if (local) this.batchAcks.push(pending);
     for (const t of this.current) this.tokens.set(t.token, { ack: pending, shard: t.shard });
     this.current.length = 0;
@@ -78,15 +84,18 @@ export class DurableAcks {
 
   /** A FORWARD from `from` asked for an answer: after this shard's flush if it stored something. */
   forwarded(from: number, token: number): void {
-    if (this.shard.persist?.dirty) this.batchRemote.push({ from, token });
-    else this.shard.peers.sendAck(from, token);
+    const persist = this.shard.persist;
+    if (persist?.refused) this.shard.peers.sendAck(from, token, true);
+    else if (this.shard.waitsForStore && persist!.dirty) this.batchRemote.push({ from, token });
+    else this.shard.peers.sendAck(from, token, false);
   }
 
-  /** Another shard's answer. */
-  answered(token: number): void {
+  /** Another shard's answer: its copies are durable, or (`refused`) its store was full. */
+  answered(token: number, refused: boolean): void {
     const t = this.tokens.get(token);
     if (!t) return;
     this.tokens.delete(token);
+    if (refused) t.ack.refused = true;
     this.done(t.ack);
   }
 
@@ -101,7 +110,7 @@ export class DurableAcks {
 
   /** The connection is gone: its acks are not sent. */
   forget(ch: Channel): void {
-    this.queues.delete(ch);
+    ch.pendingAcks = null;
     this.blocked.delete(ch);
   }
 
@@ -115,7 +124,7 @@ export class DurableAcks {
     this.batchRemote = [];
     store.flushed().then(
       () => {
-        for (const r of remote) this.shard.peers.sendAck(r.from, r.token);
+        for (const r of remote) this.shard.peers.sendAck(r.from, r.token, false);
         for (const a of acks) this.done(a);
         this.shard.flushOutput();
       },
@@ -140,14 +149,46 @@ export class DurableAcks {
     if (a.waiting <= 0) this.release(a.ch);
   }
 
+  /**
+   * What it stored is not durable: never acknowledged as accepted. MQTT 5 gets the ack with a
+   * failure reason (0x97 Quota exceeded when the store is full, else 0x80) [MQTT-5.0 3.4.2.1];
+   * 3.1.1 has none, so its publisher is disconnected and sends the message again.
+   */
   private failed(a: PendingAck, error: Error): void {
+    const full = /full|space/i.test(error.message);
+    if (a.ch.version === 5 && a.reason < 0x80 && a.type !== PacketType.PUBCOMP) {
+      a.reason = full ? ReasonCode.QUOTA_EXCEEDED : ReasonCode.UNSPECIFIED_ERROR;
+      // A refused QoS 2 PUBLISH ends its flow: its identifier is free again [MQTT-5.0 4.3.3-4].
+      if (a.type === PacketType.PUBREC) a.ch.session.inboundQos2.delete(a.packetId);
+      this.done(a);
+      return;
+    }
     this.forget(a.ch);
     const reason = `the store could not save the message: ${error.message}`;
-    this.shard.disconnect(a.ch, ReasonCode.UNSPECIFIED_ERROR, reason);
+    this.shard.disconnect(a.ch, full ? ReasonCode.QUOTA_EXCEEDED : ReasonCode.UNSPECIFIED_ERROR, reason);
+  }
+
+  /**
+   * A copy was refused for a full store: MQTT 5 hears 0x97 Quota exceeded in the ack
+   * [MQTT-5.0 3.4.2.1]; 3.1.1 cannot be told, so its publisher is disconnected rather than
+   * acknowledged. False when the connection was closed.
+   */
+  private refuse(a: PendingAck): boolean {
+    a.refused = false;
+    if (a.ch.version !== 5) {
+      this.forget(a.ch);
+      this.shard.disconnect(a.ch, ReasonCode.QUOTA_EXCEEDED, 'the store is full (--store-max-mb)');
+      return false;
+    }
+    if (a.type !== PacketType.PUBCOMP) {
+      a.reason = ReasonCode.QUOTA_EXCEEDED;
+      if (a.type === PacketType.PUBREC) a.ch.session.inboundQos2.delete(a.packetId);
+    }
+    return true;
   }
 
   private release(ch: Channel): void {
-    const queue = this.queues.get(ch);
+    const queue = ch.pendingAcks;
     if (!queue) return;
     if (ch.state !== ChannelState.CONNECTED) {
       this.forget(ch);
@@ -155,12 +196,13 @@ export class DurableAcks {
     }
     while (queue.length > 0 && queue[0]!.waiting <= 0) {
       const a = queue[0]!;
+      if (a.refused && !this.refuse(a)) return;
       if (this.shard.output.ack(ch.conn, ch.version, a.type, a.packetId, a.reason) === WriteResult.FULL) {
         this.blocked.add(ch);
         return;
       }
       queue.shift();
     }
-    if (queue.length === 0) this.queues.delete(ch);
+    if (queue.length === 0) ch.pendingAcks = null;
   }
 }

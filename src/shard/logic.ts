@@ -27,8 +27,8 @@ export interface ShardLogic {
    * the same record.
    */
   record(kind: number, conn: number, ptr: number, len: number): boolean;
-  /** Called when the shard stops (the pool closes). */
-  close?(): void;
+  /** Called when the shard stops (the pool closes); the shard returns once it resolves. */
+  close?(): void | Promise<void>;
   /**
    * One record from shard `from`'s ring. Same contract as `record`: false when the outbound ring
    * is full (handling a record from a shard never needs room in another shard's ring).
@@ -42,8 +42,17 @@ export interface ShardLogic {
   waitingForPeer?(): boolean;
   /** Publish what was written to other shards (before the gateway's ring is flushed). */
   flush?(): void;
+  /** What start-up restored from the store, if the logic has one. */
+  readonly startup?: StartupReport;
   /** Work is waiting that a look soon could finish (a backlog towards another shard). */
   busy?(): boolean;
+}
+
+export interface StartupReport {
+  /** Sessions restored from the store. */
+  sessions: number;
+  /** Milliseconds to open the store and restore them. */
+  ms: number;
 }
 
 /** A shard-logic module's default export. */

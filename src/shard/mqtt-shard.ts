@@ -16,7 +16,7 @@ import { connectionLost } from './handlers/close.js';
 import { handleOpen } from './handlers/connect.js';
 import { dispatch } from './handlers/index.js';
 import { injectPublish, publishWill } from './handlers/broker-publish.js';
-import type { ShardContext, ShardLogic } from './logic.js';
+import type { ShardContext, ShardLogic, StartupReport } from './logic.js';
 import { DurableAcks } from './durable-acks.js';
 import { Output, WriteResult } from './output.js';
 import { FORWARD_ANSWER, FORWARD_DELIVER, FORWARD_RETAIN } from './peer-records.js';
@@ -87,6 +87,8 @@ export class MqttShard implements ShardLogic {
   /** Where a topic resolved from an inbound Topic Alias is placed for the codec's record. */
   readonly aliasTopic: number;
   readonly stats = { messagesIn: 0, messagesOut: 0, dropped: 0 };
+  /** What start-up restored from the store (set by the logic module). */
+  startup: StartupReport | undefined;
   /** Where the packet being handled lies in WASM memory (the codec's record has its fields). */
   packetPtr = 0;
   packetLen = 0;
@@ -126,7 +128,7 @@ export class MqttShard implements ShardLogic {
 
   /** Use `store` for persistent sessions, and restore what it holds; returns the sessions restored. */
   attachStore(store: SessionStore): number {
-    this.persist = new Persistence(this, store);
+    this.persist = new Persistence(this, store, this.config.storeMaxBytes);
     this.waitsForStore = this.config.durability === 'flush';
     return this.persist.restore();
   }
@@ -164,8 +166,9 @@ export class MqttShard implements ShardLogic {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     clearInterval(this.tick);
+    await this.persist?.store.close();
   }
 
   peerRecord(from: number, kind: number, conn: number, ptr: number, len: number): boolean {
@@ -174,12 +177,15 @@ export class MqttShard implements ShardLogic {
       return true;
     }
     if (kind === RecordKind.ACK) {
-      this.acks.answered(conn);
+      this.acks.answered(conn, len > 0 && this.ctx.wasm.u8[ptr] === 1);
       return true;
     }
     if (kind !== RecordKind.FORWARD) return true;
     if (!this.output.hasRoom(this.headroom)) return false;
-    if (this.persist) this.persist.dirty = false;
+    if (this.persist) {
+      this.persist.dirty = false;
+      this.persist.refused = false;
+    }
     const h = this.peers.readForward(ptr, len);
     if (this.codec.decodeAt(h.publishPtr, h.publishLen, h.version) !== h.publishLen) return true;
     const { publishPtr, publishLen } = h;

@@ -56,6 +56,8 @@ export interface ForwardSource {
 const ROUTE_TAG = makeTag(RecordKind.ROUTE, 0);
 const FORWARD_TAG = makeTag(RecordKind.FORWARD, 0);
 const EMPTY = new Uint8Array(0);
+/** ACK payload: the store was full, the copies were not kept. */
+const REFUSED = Uint8Array.of(1);
 
 function routeKey(filter: string, group: string | null): string {
   return group === null ? filter : `${group}\u0000${filter}`;
@@ -319,9 +321,9 @@ export class Peers {
     return delivered;
   }
 
-  /** Tell shard `index` that what its FORWARD `token` stored here is durable. */
-  sendAck(index: number, token: number): void {
-    this.send(index, makeTag(RecordKind.ACK, token), EMPTY);
+  /** Tell shard `index` that what its FORWARD `token` stored here is durable, or was refused. */
+  sendAck(index: number, token: number, refused: boolean): void {
+    this.send(index, makeTag(RecordKind.ACK, token), refused ? REFUSED : EMPTY);
   }
 
   private forwardTo(

@@ -1,10 +1,11 @@
 // What a shard writes to the store, and what it reads back at start-up. Only persistent sessions
 // (Session Expiry > 0, or Clean Session 0 in 3.1.1) are stored; a clean session's traffic never
 // touches the disk. The session's outbound messages are mirrored through the Outbound observer:
-// a message is written when it enters the session, rewritten when a QoS 2 flow takes its packet
-// identifier or its PUBREC comes (those identifiers must survive a crash: a receiver that saw the
-// PUBLISH would take a new identifier for a new message), and removed when it leaves. QoS 1
-// re-sends after a restart may take new identifiers, which at-least-once allows.
+// a message is written when it enters the session (with its packet identifier when it is sent at
+// once), rewritten when a queued one is sent or its PUBREC comes, and removed when it leaves.
+// The identifiers must survive a crash: unacknowledged PUBLISHes are re-sent with their original
+// ones [MQTT-3.1.1 4.4.0-1] [MQTT-5.0 4.4.0-1], and a receiver holding a QoS 2 PUBLISH would take
+// one under a new identifier for a new message.
 //
 // `dirty` says whether the packet being handled wrote something that must be durable before it
 // is acknowledged (a message stored for a session, a retained message, an inbound QoS 2 id).
@@ -24,14 +25,36 @@ import type { RetainedMessage } from './retain.js';
 
 const NEVER = 0xffffffff;
 
+/** The stored state of a message that went out with an identifier. */
+function sentState(m: StoredMessage): MessageStateValue {
+  return m.qos === 1 ? MessageState.AWAIT_PUBACK : MessageState.AWAIT_PUBREC;
+}
+
+/** Stored state → the flow to restore (QUEUED: none, it is queued again). */
+const FLOW_STATE = [
+  undefined,
+  OutboundState.AWAIT_PUBACK,
+  OutboundState.AWAIT_PUBREC,
+  OutboundState.AWAIT_PUBCOMP,
+] as const;
+
 export class Persistence {
   /** Something durable was written since the last reset. */
   dirty = false;
+  /** A copy for a persistent session was refused since the last reset: the store is full. */
+  refused = false;
 
   constructor(
     private readonly shard: MqttShard,
     readonly store: SessionStore,
+    /** --store-max-mb in bytes: past it, new messages for persistent sessions are refused. */
+    private readonly maxBytes: number,
   ) {}
+
+  /** The store holds as much as it may (pages in use; LMDB itself would grow the map). */
+  get full(): boolean {
+    return this.store.sizeBytes >= this.maxBytes;
+  }
 
   static isPersistent(session: Session): boolean {
     return session.expiryInterval > 0;
@@ -64,7 +87,9 @@ export class Persistence {
       session.persisted = true;
       session.outbound.observer = this.observer(session);
       // Whatever it already holds is stored now (a session that became persistent).
-      for (const m of session.outbound.messages()) if (m.seq === undefined) this.added(session, m);
+      for (const f of session.outbound.inflight())
+        if (f.message.seq === undefined) this.added(session, f.message, f.id);
+      for (const m of session.outbound.messages()) if (m.seq === undefined) this.added(session, m, 0);
     }
   }
 
@@ -90,10 +115,8 @@ export class Persistence {
 
   private observer(session: Session): OutboundObserver<StoredMessage> {
     return {
-      added: (m) => this.added(session, m),
-      sent: (m, id) => {
-        if (m.qos === 2) this.put(session, m, MessageState.AWAIT_PUBREC, id);
-      },
+      added: (m, id) => this.added(session, m, id),
+      sent: (m, id) => this.put(session, m, sentState(m), id),
       released: (m, id) => this.put(session, m, MessageState.AWAIT_PUBCOMP, id),
       done: (m) => {
         if (m.seq !== undefined) this.store.removeMessage(session.clientId, m.seq);
@@ -101,9 +124,9 @@ export class Persistence {
     };
   }
 
-  private added(session: Session, m: StoredMessage): void {
+  private added(session: Session, m: StoredMessage, id: number): void {
     m.seq = session.nextSeq++;
-    this.put(session, m, MessageState.QUEUED, 0);
+    this.put(session, m, id === 0 ? MessageState.QUEUED : sentState(m), id);
     this.dirty = true;
   }
 
@@ -169,10 +192,8 @@ export class Persistence {
           expiresAt: r.expiresAt,
           seq: r.seq,
         };
-        const inFlight = r.state === MessageState.AWAIT_PUBREC || r.state === MessageState.AWAIT_PUBCOMP;
-        const state =
-          r.state === MessageState.AWAIT_PUBREC ? OutboundState.AWAIT_PUBREC : OutboundState.AWAIT_PUBCOMP;
-        if (!(inFlight && session.outbound.restore(r.packetId, state, m)) && !session.outbound.enqueue(m))
+        const state = FLOW_STATE[r.state];
+        if (!(state && session.outbound.restore(r.packetId, state, m)) && !session.outbound.enqueue(m))
           store.removeMessage(p.clientId, r.seq); // over --max-queued now
       }
       session.nextSeq = last + 1;

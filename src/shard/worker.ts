@@ -9,7 +9,7 @@ import { BELL_BYTES, Doorbell } from '../ring/doorbell.js';
 import { ringBytes } from '../ring/layout.js';
 import { RecordKind, tagConnection, tagKind } from '../ring/records.js';
 import { initRing, RingConsumer, RingProducer, type RingRef } from '../ring/spsc-ring.js';
-import type { ShardLogic, ShardLogicFactory } from './logic.js';
+import type { ShardLogic, ShardLogicFactory, StartupReport } from './logic.js';
 
 /** Where shard `index` receives from another shard: its memory, ring and doorbell. */
 export interface PeerRef {
@@ -47,6 +47,8 @@ export interface ShardReady {
   bell: number;
   /** peerRings[k]: the base of the ring shard k writes into (-1 for this shard itself). */
   peerRings: number[];
+  /** What the logic restored at start-up. */
+  startup?: StartupReport;
 }
 
 /** Pool → shard control messages (never per packet). */
@@ -54,6 +56,12 @@ export type ShardControl =
   | { type: 'peer-up'; peer: PeerRef; syncRetained: boolean }
   /** Shard `index` died: forget its routes, stop writing to it, reset its ring (then ack). */
   | { type: 'peer-down'; index: number };
+
+/** The shard's answer to peer-up, once what the new shard must know is in its ring. */
+export interface PeerUpDone {
+  type: 'peer-up-done';
+  index: number;
+}
 
 /** The shard's answer to peer-down, once its ring from the dead shard is reset. */
 export interface PeerDownDone {
@@ -116,6 +124,11 @@ export default async function shardMain(init: ShardInit): Promise<string> {
     for (let msg = control.shift(); msg; msg = control.shift()) {
       if (msg.type === 'peer-up') {
         logic.peerUp?.(msg.peer.index, producerFor(msg.peer), msg.syncRetained);
+        // What it was sent (our routes) is in its ring before the pool hears we are done, so the
+        // pool opens the listeners only once every shard knows every route.
+        logic.flush?.();
+        const done: PeerUpDone = { type: 'peer-up-done', index: msg.peer.index };
+        init.port.postMessage(done);
         continue;
       }
       logic.peerDown?.(msg.index);
@@ -138,6 +151,7 @@ export default async function shardMain(init: ShardInit): Promise<string> {
     outbound: outboundRef.base,
     bell,
     peerRings: Array.from({ length: init.shards }, (_, k) => peerRefs[k]?.base ?? -1),
+    startup: logic.startup,
   };
   init.port.postMessage(ready);
 
@@ -181,7 +195,7 @@ export default async function shardMain(init: ShardInit): Promise<string> {
     const sleep = doorbell.wait(rings, logic.busy?.() ? PEER_POLL_MS : undefined);
     if (sleep) await sleep;
   }
-  logic.close?.();
+  await logic.close?.();
   inbound.close();
   out.close();
   doorbell.close();

@@ -347,7 +347,7 @@ export class RawClient {
 }
 
 /** Total length of the packet at the start of `buf` (fixed header + remaining length), 0 if unknown yet. */
-function packetLength(buf: Buffer): number {
+export function packetLength(buf: Buffer): number {
   let mult = 1;
   let value = 0;
   for (let i = 1; i <= 4; i++) {

@@ -127,3 +127,61 @@ describe('outbound QoS flows', () => {
     expect(out.canSend).toBe(true);
   });
 });
+
+describe('the outbound observer (what a persistent session mirrors in the store)', () => {
+  type M = { qos: 0 | 1 | 2; seq?: number; name: string };
+  function observed(maxQueued = 10) {
+    const events: string[] = [];
+    const out = new Outbound<M>(2, maxQueued);
+    let seq = 0;
+    out.observer = {
+      added: (m, id) => {
+        m.seq = ++seq;
+        events.push(`added ${m.name}${id ? ` ${id}` : ''}`);
+      },
+      sent: (m, id) => events.push(`sent ${m.name} ${id}`),
+      released: (m, id) => events.push(`released ${m.name} ${id}`),
+      done: (m) => events.push(`done ${m.name}`),
+    };
+    return { out, events };
+  }
+
+  it('sees a QoS 1 and a QoS 2 flow from arrival to completion, once each', () => {
+    const { out, events } = observed();
+    const a = out.send({ qos: 1, name: 'a' });
+    const b = out.send({ qos: 2, name: 'b' });
+    out.enqueue({ qos: 1, name: 'c' });
+    expect(out.puback(a)).toBe(AckResult.OK);
+    expect(out.pubrec(b)).toBe(AckResult.OK);
+    expect(out.pubcomp(b)).toBe(AckResult.OK);
+    const c = out.dequeue()!;
+    out.send(c); // already stored when queued: not added again
+    expect(events).toEqual([
+      'added a 1',
+      'added b 2',
+      'added c',
+      'done a',
+      'released b 2',
+      'done b',
+      'sent c 3',
+    ]);
+  });
+
+  it('reports messages that leave without an ack: abandoned, discarded, or dropped for room', () => {
+    const { out, events } = observed(1);
+    const id = out.send({ qos: 2, name: 'x' });
+    out.abandon(id);
+    out.enqueue({ qos: 0, name: 'q0' });
+    out.enqueue({ qos: 1, name: 'q1' }); // the queue is full: the oldest QoS 0 makes room
+    out.discard(out.dequeue()!);
+    expect(events).toEqual(['added x 1', 'done x', 'added q0', 'done q0', 'added q1', 'done q1']);
+  });
+
+  it('restores stored flows and queued messages without reporting them again', () => {
+    const { out, events } = observed();
+    expect(out.restore(9, OutboundState.AWAIT_PUBCOMP, { qos: 2, seq: 4, name: 'r' })).toBe(true);
+    expect(out.enqueue({ qos: 1, seq: 5, name: 'q' })).toBe(true);
+    expect(events).toEqual([]);
+    expect([...out.messages()].map((m) => m.name)).toEqual(['r', 'q']);
+  });
+});
