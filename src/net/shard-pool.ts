@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { WeirError } from '../errors.js';
+import { type ErrorCode, ErrorCodes, WeirError } from '../errors.js';
 import { compileModule, createMemory } from '../protocol/wasm.js';
 import { makeTag, RecordKind, tagConnection, tagKind } from '../ring/records.js';
 import { RingConsumer, RingProducer } from '../ring/spsc-ring.js';
@@ -249,7 +249,10 @@ export class ShardPool extends EventEmitter<Events> {
         },
         (error: Error) => {
           port1.close();
-          reject(error);
+          // A WeirError thrown in the shard (its store cannot be opened, say) arrives as a plain
+          // Error with the same code: keep it one, so the CLI prints just its message.
+          const code = (error as { code?: string }).code;
+          reject(code && code in ErrorCodes ? new WeirError(code as ErrorCode, error.message) : error);
           this.onShardExit(index, generation, error, wasReady);
         },
       );
