@@ -21,15 +21,20 @@ cd "$WORK"
 sed -i 's|    p\[o++\] = 0x02; /\* clean session / clean start \*/|    p[o++] = c->role == 1 ? 0x00 : 0x02; /* subscribers: persistent sessions */|' mqload.c
 grep -q 'c->role == 1 ? 0x00' mqload.c || { echo "bench/durable: could not patch mqload.c (its CONNECT changed?)" >&2; exit 1; }
 # Mosquitto saves its state (on its autosave interval and at shutdown).
-sed -i "s|^persistence false|persistence true\npersistence_location \$OUTDIR/|" run-peers.sh
+# A file of its own per start, so that no run restores the previous run's sessions.
+sed -i "s|^persistence false|persistence true\npersistence_location \$OUTDIR/\npersistence_file mosquitto-\$RANDOM\$RANDOM.db|" run-peers.sh
 grep -q '^persistence true' run-peers.sh || { echo "bench/durable: could not patch run-peers.sh" >&2; exit 1; }
 rm -f mqload
 [ -d node_modules/aedes ] || npm install --no-audit --no-fund >/dev/null 2>&1
-weir() { # durability
-  local data="$WORK/data-$1"
-  rm -rf "$data"
-  echo "node $ROOT/bin/weir.js --host 127.0.0.1 --port \$BROKER_PORT --ws-port 0 --http-port 0 --sys-interval 0 --data-dir $data --durability $1 --max-queued 1000000"
-}
+# Each run starts Weir on an empty data directory: sessions left by the previous run (mqload's
+# subscribers keep theirs) would otherwise be restored and queue every message again.
+cat > "$WORK/weir-fresh.sh" <<SH
+#!/usr/bin/env bash
+rm -rf "$WORK/data-\$1"
+exec node "$ROOT/bin/weir.js" --host 127.0.0.1 --port "\$BROKER_PORT" --ws-port 0 --http-port 0 \\
+  --sys-interval 0 --data-dir "$WORK/data-\$1" --durability "\$1" --max-queued 1000000
+SH
+weir() { echo "bash $WORK/weir-fresh.sh $1"; }
 OUTDIR=$WORK/out-flush BROKERS="mosquitto aedes" BROKER_NAME=weir-flush BROKER_CMD=$(weir flush) ./run-peers.sh qos1-pairs
 OUTDIR=$WORK/out-interval BROKERS=weir-interval BROKER_NAME=weir-interval BROKER_CMD=$(weir interval) ./run-peers.sh qos1-pairs
 OUTDIR=$WORK/out-memory BROKERS=weir-memory BROKER_NAME=weir-memory BROKER_CMD=$(weir memory) ./run-peers.sh qos1-pairs

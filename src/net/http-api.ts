@@ -81,6 +81,10 @@ export function metrics(gateway: Gateway, startedAt: number): string {
   );
   metric('sessions', 'gauge', 'Sessions held, online or not.', perShard('sessions'));
   metric('subscriptions', 'gauge', 'Subscriptions.', perShard('subscriptions'));
+  let storeBytes = 0;
+  for (let i = 0; i < gateway.pool.size; i++)
+    storeBytes = Math.max(storeBytes, gateway.pool.link(i)?.stats?.storeBytes ?? 0);
+  metric('store_bytes', 'gauge', 'Bytes the durable store holds (pages in use).', [['', storeBytes]]);
   metric('retained_messages', 'gauge', "Retained messages (each shard's replica).", perShard('retained'));
   const restarts: Array<[string, number]> = gateway.pool.starts.map((n, i) => [`{shard="${i}"}`, n - 1]);
   metric('shard_restarts_total', 'counter', 'Times a shard thread died and was started again.', restarts);

@@ -85,6 +85,8 @@ export interface ShardStats {
   dropped: number;
   /** FORWARD records sent to other shards. */
   forwarded: number;
+  /** Bytes the store holds (pages in use; one store for all shards). */
+  storeBytes: number;
 }
 
 const MiB = 1024 * 1024;

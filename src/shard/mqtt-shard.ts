@@ -367,6 +367,7 @@ export class MqttShard implements ShardLogic {
       retained: this.retained.size,
       ...this.stats,
       forwarded: this.peers.stats.forwarded,
+      storeBytes: this.persist?.store.sizeBytes ?? 0,
     });
     this.wheel.advance(this.nowSeconds(), (entry) => {
       if (entry instanceof Channel) this.keepAliveDue(entry);

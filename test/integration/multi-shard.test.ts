@@ -209,6 +209,31 @@ for (const shards of [2, 4]) {
       expect(gotA.every((m) => m.packet.payload.length === payload.length)).toBe(true);
     });
 
+    it("keeps a persistent session's acknowledged messages when its shard's thread dies (restored from the store)", async () => {
+      const dead = shards - 1;
+      const id = idOn(dead, 'durable');
+      const keep = { clean: false, properties: { sessionExpiryInterval: 3600 } };
+      const sub = await connect(id, keep);
+      await sub.subscribeAsync('durable/+', { qos: 1 });
+      await sub.endAsync();
+      const publish = await rawPublisher(0, 'durable-pub');
+      for (let i = 0; i < 20; i++) expect(await publish(`durable/${i}`)).toBe(0);
+      await broker.restartShard(dead);
+      const back = mqtt.connect(`mqtt://127.0.0.1:${broker.ports.tcp}`, {
+        clientId: id,
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+        ...keep,
+      });
+      const got = record(back);
+      const connack = await new Promise<mqtt.IConnackPacket>((r) => back.once('connect', r));
+      clients.track(back);
+      expect(connack.sessionPresent).toBe(true);
+      await until(() => got.length >= 20);
+      await sleep(100);
+      expect(got.map((m) => m.topic)).toEqual(Array.from({ length: 20 }, (_, i) => `durable/${i}`));
+    });
+
     it('keeps serving the other shards while one is killed, and serves its clients when they come back', async () => {
       const dead = shards - 1;
       // A retained message the killed shard must learn again from another shard.
