@@ -53,7 +53,15 @@ export function metrics(gateway: Gateway, startedAt: number): string {
   metric('bytes_received_total', 'counter', 'Bytes read from clients.', [['', c.bytesIn]]);
   metric('bytes_sent_total', 'counter', 'Bytes written to clients.', [['', c.bytesOut]]);
   const perShard = (
-    key: 'messagesIn' | 'messagesOut' | 'dropped' | 'sessions' | 'subscriptions' | 'retained' | 'forwarded',
+    key:
+      | 'messagesIn'
+      | 'messagesOut'
+      | 'dropped'
+      | 'sessions'
+      | 'subscriptions'
+      | 'retained'
+      | 'forwarded'
+      | 'heapBytes',
   ) => {
     const values: Array<[string, number]> = [];
     for (let i = 0; i < gateway.pool.size; i++)
@@ -80,6 +88,7 @@ export function metrics(gateway: Gateway, startedAt: number): string {
     perShard('forwarded'),
   );
   metric('sessions', 'gauge', 'Sessions held, online or not.', perShard('sessions'));
+  metric('shard_heap_bytes', 'gauge', "The shard thread's JS heap in use.", perShard('heapBytes'));
   metric('subscriptions', 'gauge', 'Subscriptions.', perShard('subscriptions'));
   let storeBytes = 0;
   for (let i = 0; i < gateway.pool.size; i++)

@@ -87,6 +87,8 @@ export interface ShardStats {
   forwarded: number;
   /** Bytes the store holds (pages in use; one store for all shards). */
   storeBytes: number;
+  /** The shard thread's JS heap in use. */
+  heapBytes: number;
 }
 
 const MiB = 1024 * 1024;

@@ -2,6 +2,7 @@
 // shard's subscription index and retained messages. It receives whole packets from the gateway
 // (records in the inbound ring), decodes them in place with the WASM codec, dispatches them to the
 // handlers, and writes its packets into the outbound ring.
+import { getHeapStatistics } from 'node:v8';
 import { Codec } from '../protocol/codec.js';
 import { PacketType, type ProtocolVersion } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
@@ -368,6 +369,7 @@ export class MqttShard implements ShardLogic {
       ...this.stats,
       forwarded: this.peers.stats.forwarded,
       storeBytes: this.persist?.store.sizeBytes ?? 0,
+      heapBytes: getHeapStatistics().used_heap_size,
     });
     this.wheel.advance(this.nowSeconds(), (entry) => {
       if (entry instanceof Channel) this.keepAliveDue(entry);

@@ -54,6 +54,7 @@ describe('HTTP API', () => {
     expect(text).toMatch(/^weir_subscriptions\{shard="0"\} 1$/m);
     expect(text).toMatch(/^weir_bytes_received_total [1-9]\d*$/m);
     expect(text).toMatch(/^weir_store_bytes [1-9]\d*$/m);
+    expect(text).toMatch(/^weir_shard_heap_bytes\{shard="0"\} [1-9]\d*$/m);
     await client.endAsync();
   });
 
