@@ -12,9 +12,10 @@ import { freePort, startBroker } from '../helpers/broker.js';
 const dir = mkdtempSync(join(tmpdir(), 'weir-tls-'));
 const cert = join(dir, 'cert.pem');
 const key = join(dir, 'key.pem');
-execFileSync(
-  'openssl',
-  [
+const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+/** A self-signed certificate (a CA of its own) for `subject`, into keyPath and certPath. */
+const selfSigned = (subject: string, keyPath: string, certPath: string, extra: string[] = []) =>
+  openssl([
     'req',
     '-x509',
     '-newkey',
@@ -23,16 +24,14 @@ execFileSync(
     '-days',
     '1',
     '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
+    subject,
+    ...extra,
     '-keyout',
-    key,
+    keyPath,
     '-out',
-    cert,
-  ],
-  { stdio: 'ignore' },
-);
+    certPath,
+  ]);
+selfSigned('/CN=127.0.0.1', key, cert, ['-addext', 'subjectAltName=IP:127.0.0.1']);
 const ca = readFileSync(cert);
 
 let broker: Broker;
@@ -89,23 +88,8 @@ describe('client certificates (--ca)', () => {
   const clientCert = join(dir, 'client.pem');
   const clientKey = join(dir, 'client-key.pem');
   const csr = join(dir, 'client.csr');
-  const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
-  run([
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=Device CA',
-    '-keyout',
-    clientCaKey,
-    '-out',
-    clientCa,
-  ]);
-  run([
+  selfSigned('/CN=Device CA', clientCaKey, clientCa);
+  openssl([
     'req',
     '-newkey',
     'rsa:2048',
@@ -117,7 +101,7 @@ describe('client certificates (--ca)', () => {
     '-out',
     csr,
   ]);
-  run([
+  openssl([
     'x509',
     '-req',
     '-in',
