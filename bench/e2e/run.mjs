@@ -89,14 +89,26 @@ const OTHER_BUSY_PCT = 25; // other processes' CPU from which a row is flagged a
 
 // The scenarios of shared/peerbench/run-peers.sh, same parameters.
 const SCENARIOS = {
-  'qos0-pairs': { what: '50 × 50 pairs, QoS 0, 64 B', args: '--mode pairs --pubs 50 --subs 50 --qos 0 --size 64' },
-  'qos0-fanin': { what: '100 → 1 (`#`), QoS 0, 64 B', args: '--mode fanin --pubs 100 --subs 1 --qos 0 --size 64' },
+  'qos0-pairs': {
+    what: '50 × 50 pairs, QoS 0, 64 B',
+    args: '--mode pairs --pubs 50 --subs 50 --qos 0 --size 64',
+  },
+  'qos0-fanin': {
+    what: '100 → 1 (`#`), QoS 0, 64 B',
+    args: '--mode fanin --pubs 100 --subs 1 --qos 0 --size 64',
+  },
   'qos0-fanout': {
     what: '1 → 500, QoS 0, 64 B (deliveries/s)',
     args: '--mode fanout --pubs 1 --subs 500 --qos 0 --size 64',
   },
-  'qos1-pairs': { what: '50 × 50 pairs, QoS 1, 256 B', args: '--mode pairs --pubs 50 --subs 50 --qos 1 --size 256' },
-  'qos2-pairs': { what: '20 × 20 pairs, QoS 2, 64 B', args: '--mode pairs --pubs 20 --subs 20 --qos 2 --size 64' },
+  'qos1-pairs': {
+    what: '50 × 50 pairs, QoS 1, 256 B',
+    args: '--mode pairs --pubs 50 --subs 50 --qos 1 --size 256',
+  },
+  'qos2-pairs': {
+    what: '20 × 20 pairs, QoS 2, 64 B',
+    args: '--mode pairs --pubs 20 --subs 20 --qos 2 --size 64',
+  },
   wildcard: {
     what: '1000 × 1000 pairs + 10 non-matching wildcard filters each',
     args: '--mode pairs --pubs 1000 --subs 1000 --wildcard-subs 10 --qos 0 --size 64',
@@ -122,7 +134,16 @@ function mqloadArgs(sc) {
   const s = SCENARIOS[sc];
   const common = s.conn
     ? ['--duration', String(CONN_HOLD), '--threads', String(THREADS)]
-    : ['--warmup', String(WARMUP), '--duration', String(DURATION), '--drain', String(DRAIN), '--threads', String(THREADS)];
+    : [
+        '--warmup',
+        String(WARMUP),
+        '--duration',
+        String(DURATION),
+        '--drain',
+        String(DRAIN),
+        '--threads',
+        String(THREADS),
+      ];
   return [...s.args.split(' '), ...common, ...MQLOAD_ARGS];
 }
 
@@ -145,7 +166,8 @@ for (const a of argv) {
 const scenarios = argv.length ? [...new Set(argv)] : Object.keys(SCENARIOS);
 const ALL_BROKERS = ['weir', 'mosquitto', 'aedes'];
 const wanted = words(env.BROKERS).length ? [...new Set(words(env.BROKERS))] : ALL_BROKERS;
-for (const b of wanted) if (!ALL_BROKERS.includes(b)) die(`unknown broker "${b}" in BROKERS; brokers: ${ALL_BROKERS}`);
+for (const b of wanted)
+  if (!ALL_BROKERS.includes(b)) die(`unknown broker "${b}" in BROKERS; brokers: ${ALL_BROKERS}`);
 
 // ---------- helpers: processes, /proc ----------
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
@@ -182,7 +204,7 @@ const running = new Set(); // children to kill if this script is interrupted
 function procTree(pid) {
   const out = [pid];
   for (let i = 0; i < out.length; i++) {
-    let tasks = [];
+    let tasks;
     try {
       tasks = readdirSync(`/proc/${out[i]}/task`);
     } catch {
@@ -310,7 +332,9 @@ process.on('SIGTERM', () => onInterrupt('SIGTERM'));
 // ---------- mqload ----------
 function buildMqload() {
   const src = path.join(HERE, 'mqload.c');
-  const base = existsSync(path.join(ROOT, 'node_modules')) ? path.join(ROOT, 'node_modules/.cache') : os.tmpdir();
+  const base = existsSync(path.join(ROOT, 'node_modules'))
+    ? path.join(ROOT, 'node_modules/.cache')
+    : os.tmpdir();
   const dir = path.join(base, 'weir-bench');
   const bin = path.join(dir, 'mqload');
   if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
@@ -321,7 +345,9 @@ function buildMqload() {
   const r = spawnSync(cc, args, { encoding: 'utf8' });
   if (r.status !== 0) {
     process.stderr.write(r.stderr ?? '');
-    die(`could not build mqload with ${cc}${r.error ? ` (${r.error.message})` : ''}; install a C compiler (apt-get install gcc)`);
+    die(
+      `could not build mqload with ${cc}${r.error ? ` (${r.error.message})` : ''}; install a C compiler (apt-get install gcc)`,
+    );
   }
   return bin;
 }
@@ -436,7 +462,8 @@ const BROKERS = {
         return 'skipped: aedes is missing, run `npm install` (it is a devDependency)';
       return undefined;
     },
-    version: () => JSON.parse(readFileSync(path.join(ROOT, 'node_modules/aedes/package.json'), 'utf8')).version,
+    version: () =>
+      JSON.parse(readFileSync(path.join(ROOT, 'node_modules/aedes/package.json'), 'utf8')).version,
     settings: () => `in-memory persistence, noDelay ${NODELAY}`,
     unsupported: (sc) => (SCENARIOS[sc].v5 ? 'no MQTT 5' : undefined),
     command(port) {
@@ -474,12 +501,14 @@ function flagsOf(r) {
   const f = [];
   if (r.failed) return [r.failed];
   if (!r.broker_alive) f.push('broker died');
-  if (r.gen_cpu_pct / THREADS >= GEN_BUSY_PCT) f.push(`gen CPU ${r.gen_cpu_pct.toFixed(0)}%`);
+  if (r.mode !== 'conn' && r.gen_cpu_pct / THREADS >= GEN_BUSY_PCT)
+    f.push(`gen CPU ${r.gen_cpu_pct.toFixed(0)}%`);
   if (r.mode === 'conn') {
     if (r.connected < r.conns) f.push(`connected ${r.connected}/${r.conns}`);
   } else {
     if (r.lost) f.push(`lost ${r.lost}${r.drained === false ? ' (drain timed out)' : ''}`);
-    if (r.rate_target > 0 && r.mode === 'pairs' && r.recv_rate < 0.95 * r.rate_target) f.push('below target rate');
+    if (r.rate_target > 0 && r.mode === 'pairs' && r.recv_rate < 0.95 * r.rate_target)
+      f.push('below target rate');
   }
   if (r.dup) f.push(`dup ${r.dup}`);
   if (r.errors) f.push(`errors ${r.errors}`);
@@ -531,7 +560,9 @@ async function runOne(mqload, name, sc, round, versions) {
     ...(res.json ?? {}),
   };
   if (!res.json) {
-    say(`mqload failed for ${tag} (exit ${res.code ?? res.signal}; see ${tag}.mqload.err):\n${tail(path.join(OUTDIR, `${tag}.mqload.err`))}`);
+    say(
+      `mqload failed for ${tag} (exit ${res.code ?? res.signal}; see ${tag}.mqload.err):\n${tail(path.join(OUTDIR, `${tag}.mqload.err`))}`,
+    );
     r.failed = 'mqload failed';
   }
   return r;
@@ -556,8 +587,10 @@ const COLS = [
   ['conn/s', (r) => (isConn(r) ? fmt(r.connect_rate) : '-')],
   ['KB/conn', (r) => (isConn(r) ? fmt(kbPerConn(r), 1) : '-')],
   ['peak RSS MB', (r) => fmt(r.broker_hwm_kb / 1024, 1)],
-  ['broker CPU %', (r) => (r.broker_cpu_pct >= 0 ? fmt(r.broker_cpu_pct) : '?')],
-  ['gen CPU %', (r) => fmt(r.gen_cpu_pct)],
+  ['broker CPU s', (r) => fmt(r.broker_cpu_s, 2)],
+  // mqload's CPU window is the measurement window; in conn-10k that is the idle hold: not shown
+  ['broker CPU %', (r) => (isConn(r) ? '-' : r.broker_cpu_pct >= 0 ? fmt(r.broker_cpu_pct) : '?')],
+  ['gen CPU %', (r) => (isConn(r) ? '-' : fmt(r.gen_cpu_pct))],
   ['other CPU %', (r) => fmt(otherPct(r))],
   ['flags', (r) => (r.flags?.length ? r.flags.join('; ') : '')],
 ];
@@ -658,7 +691,16 @@ function ratioRows(meds, present, skipped) {
   }
   return rows;
 }
-const RATIO_HEAD = ['scenario', 'metric', 'weir', 'mosquitto', 'aedes', 'weir ÷ mosquitto', 'weir ÷ aedes', 'flags'];
+const RATIO_HEAD = [
+  'scenario',
+  'metric',
+  'weir',
+  'mosquitto',
+  'aedes',
+  'weir ÷ mosquitto',
+  'weir ÷ aedes',
+  'flags',
+];
 
 function machine() {
   let distro = '';
@@ -703,7 +745,17 @@ async function main() {
     `bench:e2e ${new Date().toISOString()}`,
     `machine: ${machine()}`,
     `command: ${[
-      ...['ROUNDS', 'DURATION', 'WARMUP', 'THREADS', 'BROKERS', 'NODELAY', 'WEIR_E2E_ARGS', 'MQLOAD_ARGS']
+      ...[
+        'ROUNDS',
+        'DURATION',
+        'WARMUP',
+        'THREADS',
+        'BROKERS',
+        'NODELAY',
+        'WEIR_E2E_ARGS',
+        'MQLOAD_ARGS',
+        'QUIET_WAIT',
+      ]
         .filter((k) => env[k])
         .map((k) => `${k}=${/^[\w.,-]+$/.test(env[k]) ? env[k] : `'${env[k]}'`}`),
       'npm run bench:e2e',
@@ -734,8 +786,13 @@ async function main() {
         r.flags = flagsOf(r);
         recs.push(r);
         appendFileSync(results, `${JSON.stringify(r)}\n`);
-        if (b === 'weir' && !weirLine) weirLine = /weir: listening on .*$/m.exec(tail(path.join(OUTDIR, `${b}-${sc}-r${round}.log`), 50))?.[0] ?? '';
-        const x = COLS.map(([h, f]) => [h, String(f(r))]).filter(([h, v]) => v !== '-' && v !== '' && h !== 'broker' && h !== 'scenario');
+        if (b === 'weir' && !weirLine)
+          weirLine =
+            /weir: listening on .*$/m.exec(tail(path.join(OUTDIR, `${b}-${sc}-r${round}.log`), 50))?.[0] ??
+            '';
+        const x = COLS.map(([h, f]) => [h, String(f(r))]).filter(
+          ([h, v]) => v !== '-' && v !== '' && h !== 'broker' && h !== 'scenario',
+        );
         say(`[${n}/${total}] ${b} ${sc} round ${round}: ${x.map(([h, v]) => `${h} ${v}`).join(', ')}`);
       }
     }
@@ -749,7 +806,9 @@ async function main() {
     `all runs:`,
     runTable(recs.map((r) => ({ ...r, label: `${r.scenario}#${r.round}` }))),
     '',
-    ROUNDS > 1 ? `medians per (broker, scenario) (runs that completed):` : 'medians: one round, so the runs above are the figures',
+    ROUNDS > 1
+      ? `medians per (broker, scenario) (runs that completed):`
+      : 'medians: one round, so the runs above are the figures',
     ...(ROUNDS > 1 ? [runTable(meds), ''] : ['']),
     'ratios of the medians, Weir ÷ peer (recv msg/s: higher is better; latency and KB per connection: lower is better):',
     textTable(RATIO_HEAD, ratioRows(meds, present, skipped)),

@@ -4,6 +4,7 @@
 // [MQTT-5.0 3.3.4-4]; each shared group gets exactly one copy (MQTT 5.0 §4.8.2); each copy is
 // encoded by WASM straight into the outbound ring, or kept in the session when it cannot go now.
 import type { ForwardOptions } from '../protocol/codec.js';
+import { own } from '../protocol/bytes.js';
 import { PacketType, type QoS } from '../protocol/packets.js';
 import { OutboundState } from '../session/outbound.js';
 import type { Session, StoredMessage } from '../session/session.js';
@@ -72,7 +73,7 @@ export function publishCurrent(shard: MqttShard, info: PublishInfo): number {
   topicString = undefined;
   if (info.retain) {
     const empty = shard.codec.view.payloadLen === 0;
-    const kept = { bytes: info.bytes(), version: info.version, expiresAt: info.expiresAt };
+    const kept = { bytes: own(info.bytes()), version: info.version, expiresAt: info.expiresAt };
     shard.retained.set(currentTopic(shard), empty ? null : kept);
     shard.persist?.retained(currentTopic(shard), empty ? null : kept);
   }
@@ -111,10 +112,15 @@ function deliverCurrent(
   const view = codec.view;
   if (index.matchAt(view.topicPtr, view.topicLen) === 0) return 0;
   const n = index.dedupeByHandle(subIdLists);
+  // One copy per message, made only if a session must keep it; a second, unpooled one only if
+  // some session keeps it for long (queued), see src/protocol/bytes.ts.
   let stored: Uint8Array | undefined;
-  const bytes = () => {
+  let owned: Uint8Array | undefined;
+  const bytes: Bytes = (keep) => {
     stored ??= info.bytes();
-    return stored;
+    if (!keep) return stored;
+    owned ??= own(stored);
+    return owned;
   };
   let matched = 0;
   for (let i = 0; i < n;) {
@@ -148,7 +154,10 @@ function deliverCurrent(
   return matched;
 }
 
-function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: () => Uint8Array): boolean {
+/** The current message's bytes: for a flow in flight (`keep` false) or to be kept queued. */
+type Bytes = (keep: boolean) => Uint8Array;
+
+function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: Bytes): boolean {
   const { index } = shard;
   const session = shard.byHandle[index.handleAt(i)];
   if (!session) return false;
@@ -170,7 +179,7 @@ function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: () => 
   if (ch?.congested) {
     // A slow reader: QoS 0 is dropped and counted, QoS 1/2 waits in the session's bounded queue.
     if (qos === 0) shard.stats.dropped++;
-    else if (!session.outbound.enqueue(store(info, qos, retain, subIds, bytes))) shard.stats.dropped++;
+    else if (!session.outbound.enqueue(store(info, qos, retain, subIds, bytes(true)))) shard.stats.dropped++;
     return true;
   }
   if (ch && ch.state === ChannelState.CONNECTED) {
@@ -187,7 +196,7 @@ function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: () => 
       return true;
     }
     if (session.outbound.canSend && session.outbound.queuedCount === 0) {
-      const message = store(info, qos, retain, subIds, bytes);
+      const message = store(info, qos, retain, subIds, bytes(false));
       const packetId = session.outbound.send(message);
       if (packetId !== 0) {
         const r = forwardCopy(shard, ch, qos, packetId, retain, subIds, alias, known);
@@ -206,7 +215,7 @@ function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: () => 
   } else if (qos === 0 && !(shard.config.queueQos0 && session.expiryInterval > 0)) {
     return true; // QoS 0 is not kept for offline sessions (unless --queue-qos0 asks for it)
   }
-  if (!session.outbound.enqueue(store(info, qos, retain, subIds, bytes))) shard.stats.dropped++;
+  if (!session.outbound.enqueue(store(info, qos, retain, subIds, bytes(true)))) shard.stats.dropped++;
   return true;
 }
 
@@ -243,10 +252,10 @@ function store(
   qos: QoS,
   retain: boolean,
   subIds: number[],
-  bytes: () => Uint8Array,
+  bytes: Uint8Array,
 ): StoredMessage {
   return {
-    bytes: bytes(),
+    bytes,
     version: info.version,
     qos,
     retain,

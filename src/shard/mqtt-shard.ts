@@ -3,6 +3,7 @@
 // (records in the inbound ring), decodes them in place with the WASM codec, dispatches them to the
 // handlers, and writes its packets into the outbound ring.
 import { getHeapStatistics } from 'node:v8';
+import { copyOut, own } from '../protocol/bytes.js';
 import { Codec } from '../protocol/codec.js';
 import { PacketType, type ProtocolVersion } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
@@ -190,11 +191,11 @@ export class MqttShard implements ShardLogic {
     const h = this.peers.readForward(ptr, len);
     if (this.codec.decodeAt(h.publishPtr, h.publishLen, h.version) !== h.publishLen) return true;
     const { publishPtr, publishLen } = h;
-    const bytes = () => this.ctx.wasm.u8.slice(publishPtr, publishPtr + publishLen);
+    const bytes = () => copyOut(this.ctx.wasm.u8, publishPtr, publishPtr + publishLen);
     const view = this.codec.view;
     if (h.flags & FORWARD_RETAIN) {
       const topic = Buffer.from(this.ctx.wasm.u8.buffer, view.topicPtr, view.topicLen).toString('utf8');
-      const kept = { bytes: bytes(), version: h.version, expiresAt: h.expiresAt };
+      const kept = { bytes: own(bytes()), version: h.version, expiresAt: h.expiresAt };
       this.retained.set(topic, view.payloadLen === 0 ? null : kept);
     }
     if (h.flags & FORWARD_DELIVER) {

@@ -1,4 +1,5 @@
 // PUBLISH from a client: route it, keep it if retained, acknowledge it by QoS.
+import { copyOut } from '../../protocol/bytes.js';
 import { PacketType, type QoS } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Channel } from '../channel.js';
@@ -41,7 +42,7 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
   // What is stored (queued, retained) must carry the real topic, not the publisher's alias.
   const bytes = aliased
     ? () => canonical(shard, ch, qos, packetId)
-    : () => shard.ctx.wasm.u8.slice(packetPtr, packetPtr + packetLen);
+    : () => copyOut(shard.ctx.wasm.u8, packetPtr, packetPtr + packetLen);
   const matched = publishCurrent(shard, {
     from: session,
     qos,
