@@ -174,6 +174,22 @@ export class Outbound<M extends OutboundMessage> {
     return AckResult.OK;
   }
 
+  /**
+   * Remove the queued messages `expired` says are past their time, keeping the order of the
+   * rest; returns how many were looked at (the caller bounds its work by that).
+   */
+  dropExpired(expired: (message: M) => boolean): number {
+    const n = this.queue.length - this.queueHead;
+    let kept = this.queueHead;
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const m = this.queue[i]!;
+      if (expired(m)) this.observer?.done(m);
+      else this.queue[kept++] = m;
+    }
+    this.queue.length = kept;
+    return n;
+  }
+
   /** A message taken from the queue that will not be sent (it expired). */
   discard(message: M): void {
     this.observer?.done(message);

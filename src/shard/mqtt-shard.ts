@@ -27,6 +27,9 @@ import type { SessionStore } from '../store/store.js';
 import { Peers } from './peers.js';
 import { RetainStore } from './retain.js';
 
+/** Queued messages the expiry sweep looks at per tick (about a millisecond of work). */
+const SWEEP_BUDGET = 20_000;
+
 /** How packets from clients are decoded: client rules, and Payload Format Indicator 1 checked (0x99). */
 const CLIENT_DECODE = Codec.flags({ fromClient: true, validatePayloadUtf8: true });
 
@@ -359,8 +362,34 @@ export class MqttShard implements ShardLogic {
     }
   }
 
+  /** Where the sweep for expired queued messages stopped last time (a live Map iterator). */
+  private sweep: Iterator<Session> | undefined;
+
+  /**
+   * Remove expired messages from offline sessions' queues (and so from the store), looking at
+   * no more than SWEEP_BUDGET messages a tick so that a large backlog never stalls the shard;
+   * online sessions drop theirs as they reach the front [MQTT-5.0 3.3.2-5].
+   */
+  private sweepExpired(): void {
+    const now = Date.now();
+    const expired = (m: { expiresAt: number }) => m.expiresAt > 0 && m.expiresAt <= now;
+    let budget = SWEEP_BUDGET;
+    for (;;) {
+      this.sweep ??= this.sessions.values();
+      const next = this.sweep.next();
+      if (next.done) {
+        this.sweep = undefined;
+        return;
+      }
+      const session = next.value;
+      if (!session.online && session.outbound.queuedCount > 0) budget -= session.outbound.dropExpired(expired);
+      if (budget <= 0) return;
+    }
+  }
+
   private onTick(): void {
     if (this.pendingDrain.size > 0) this.drainPending();
+    this.sweepExpired();
     this.ctx.port.postMessage({
       type: 'stats',
       sessions: this.sessions.size,
