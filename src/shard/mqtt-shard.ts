@@ -382,7 +382,8 @@ export class MqttShard implements ShardLogic {
         return;
       }
       const session = next.value;
-      if (!session.online && session.outbound.queuedCount > 0) budget -= session.outbound.dropExpired(expired);
+      if (!session.online && session.outbound.queuedCount > 0)
+        budget -= session.outbound.dropExpired(expired);
       if (budget <= 0) return;
     }
   }
