@@ -147,7 +147,10 @@ export class Peers {
   hasRoom(bytes: number): boolean {
     for (const link of this.links) {
       if (!link) continue;
-      if (link.next < link.backlog.length || !link.ring.hasRoom(bytes + FORWARD_HEADER + 256)) {
+      // A largest packet plus the FORWARD header, but never more than a record can be (a ring
+      // is sized for the largest packet, not for it plus the header).
+      const need = Math.min(bytes + FORWARD_HEADER + 256, link.ring.maxPayload);
+      if (link.next < link.backlog.length || !link.ring.hasRoom(need)) {
         this.peerFull = true;
         return false;
       }
@@ -338,8 +341,14 @@ export class Peers {
     const body = direct ? undefined : src.bytes();
     const len = direct ? src.len : body!.length;
     const size = FORWARD_HEADER + groupListBytes(groups) + len;
+    if (size > link.ring.maxPayload) {
+      // Only a packet near --max-packet-size with long shared-group names gets here: it cannot
+      // cross in one record, so it is dropped for that shard and counted.
+      this.shard.stats.dropped++;
+      return;
+    }
     this.stats.forwarded++;
-    if (link.next === link.backlog.length && size <= link.ring.maxPayload) {
+    if (link.next === link.backlog.length) {
       const at = link.ring.reserve(size);
       if (at >= 0) {
         const p = writeForwardHeader(link.dv, link.ring.u8, at, flags, src.version, src.expiresAt, groups);

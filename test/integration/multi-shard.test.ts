@@ -273,3 +273,37 @@ for (const shards of [2, 4]) {
     });
   });
 }
+
+describe('a largest packet between shards', () => {
+  // --max-packet-size chosen so that the rings (sized for it) have no byte to spare beyond it:
+  // checking room for a FORWARD (the packet plus its header) must not ask for more than a record
+  // can hold, or no PUBLISH would ever be handled.
+  const maxPacketSize = (1 << 19) - 80;
+  let broker: Broker;
+  const clients = new Clients();
+  beforeAll(async () => {
+    broker = await startBroker({ shards: 2, maxPacketSize });
+  });
+  afterAll(async () => {
+    await clients.endAll();
+    await broker.close();
+  });
+
+  it('crosses from one shard to the other, small and near the limit', async () => {
+    const ids = ['big-a', 'big-b', 'big-c', 'big-d', 'big-e', 'big-f'];
+    const on = (k: number) => ids.find((id) => shardOf(id, 2) === k)!;
+    const url = `mqtt://127.0.0.1:${broker.ports.tcp}`;
+    const sub = await clients.connect(url, on(1), { protocolVersion: 5 });
+    const pub = await clients.connect(url, on(0), { protocolVersion: 5 });
+    const got = record(sub);
+    await sub.subscribeAsync('big/+', { qos: 1 });
+    const large = Buffer.alloc(maxPacketSize - 1000, 1);
+    await pub.publishAsync('big/small', 'small', { qos: 1 });
+    await pub.publishAsync('big/large', large, { qos: 1 });
+    await until(() => got.length >= 2);
+    expect(got.map((m) => [m.topic, m.packet.payload.length])).toEqual([
+      ['big/small', 5],
+      ['big/large', large.length],
+    ]);
+  });
+});
