@@ -8,7 +8,7 @@
 // Acks of one connection leave in the order their packets came [MQTT-5.0 4.6.0-2]
 // [MQTT-3.1.1 4.6.0-2]: each connection keeps a FIFO, and an ack is written only when everything
 // it waits for is done and every ack before it has been written.
-import { PacketType } from '../protocol/packets.js';
+import { type Packet, PacketType } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { type Channel, ChannelState } from './channel.js';
 import type { MqttShard } from './mqtt-shard.js';
@@ -23,6 +23,10 @@ export interface PendingAck {
   waiting: number;
   /** Another shard refused its copy (its store is full). */
   refused: boolean;
+  /** A SUBACK or UNSUBACK (written as a packet instead of type/packetId/reason). */
+  packet?: Packet;
+  /** Work that must follow the packet on the wire (the retained messages after a SUBACK). */
+  then?: () => void;
 }
 
 /** A FORWARD whose sender waits for this shard's flush. */
@@ -80,6 +84,33 @@ export class DurableAcks {
     for (const t of this.current) this.tokens.set(t.token, { ack: pending, shard: t.shard });
     this.current.length = 0;
     if (waiting === 0) this.release(ch);
+  }
+
+  /**
+   * A SUBACK or UNSUBACK: now, or once the subscriptions it confirms are durable (a persistent
+   * session whose SUBACK a crash could otherwise take back); `then` runs right after it is written.
+   */
+  send(ch: Channel, packet: Packet, then?: () => void): void {
+    const local = this.shard.waitsForStore && this.shard.persist!.dirty;
+    if (!local && !ch.pendingAcks) {
+      this.shard.output.packet(ch.conn, packet, ch.version);
+      then?.();
+      return;
+    }
+    const pending: PendingAck = {
+      ch,
+      type: 0,
+      packetId: 0,
+      reason: 0,
+      waiting: local ? 1 : 0,
+      refused: false,
+    };
+    pending.packet = packet;
+    pending.then = then;
+    if (ch.pendingAcks) ch.pendingAcks.push(pending);
+    else ch.pendingAcks = [pending];
+    if (local) this.batchAcks.push(pending);
+    else this.release(ch);
   }
 
   /** A FORWARD from `from` asked for an answer: after this shard's flush if it stored something. */
@@ -197,11 +228,15 @@ export class DurableAcks {
     while (queue.length > 0 && queue[0]!.waiting <= 0) {
       const a = queue[0]!;
       if (a.refused && !this.refuse(a)) return;
-      if (this.shard.output.ack(ch.conn, ch.version, a.type, a.packetId, a.reason) === WriteResult.FULL) {
+      const written = a.packet
+        ? this.shard.output.packet(ch.conn, a.packet, ch.version)
+        : this.shard.output.ack(ch.conn, ch.version, a.type, a.packetId, a.reason);
+      if (written === WriteResult.FULL) {
         this.blocked.add(ch);
         return;
       }
       queue.shift();
+      a.then?.();
     }
     if (queue.length === 0) ch.pendingAcks = null;
   }

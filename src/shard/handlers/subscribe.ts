@@ -16,6 +16,7 @@ function failure(ch: Channel, reason: number): number {
 export function handleSubscribe(shard: MqttShard, ch: Channel): void {
   const packet = shard.codec.readPacket() as SubscribePacket;
   const session = ch.session;
+  shard.acks.begin();
   const subId = packet.properties?.subscriptionIdentifiers?.[0] ?? 0;
   const granted: number[] = [];
   const retainedFor: Array<{ filter: string; options: SubscriptionOptions }> = [];
@@ -56,7 +57,23 @@ export function handleSubscribe(shard: MqttShard, ch: Channel): void {
   }
   shard.persist?.saveSession(session);
   // The SUBACK has one reason code per filter, in order [MQTT-5.0 3.8.4-6] [MQTT-3.1.1 3.8.4-5].
-  shard.output.packet(ch.conn, { cmd: 'suback', messageId: packet.messageId, granted }, ch.version);
+  // Durable first for a persistent session (durability "flush"); the retained messages follow it.
+  const suback = { cmd: 'suback' as const, messageId: packet.messageId, granted };
+  shard.acks.send(
+    ch,
+    suback,
+    retainedFor.length > 0 ? () => sendRetained(shard, ch, retainedFor) : undefined,
+  );
+}
+
+/** The retained messages each new subscription asks for, after its SUBACK. */
+function sendRetained(
+  shard: MqttShard,
+  ch: Channel,
+  retainedFor: Array<{ filter: string; options: SubscriptionOptions }>,
+): void {
+  const session = ch.session;
+  if (shard.channels.get(ch.conn) !== ch) return; // gone while the SUBACK waited
   for (const { filter, options } of retainedFor) {
     for (const [, m] of shard.retained.matching(filter)) {
       // A retained message is sent with RETAIN 1 on a new subscription [MQTT-5.0 3.3.1-9].

@@ -6,6 +6,7 @@ import type { MqttShard } from '../mqtt-shard.js';
 
 export function handleUnsubscribe(shard: MqttShard, ch: Channel): void {
   const packet = shard.codec.readPacket() as UnsubscribePacket;
+  shard.acks.begin();
   const session = ch.session;
   const granted: number[] = [];
   for (const topic of packet.unsubscriptions) {
@@ -18,5 +19,5 @@ export function handleUnsubscribe(shard: MqttShard, ch: Channel): void {
     ch.version === 5
       ? { cmd: 'unsuback' as const, messageId: packet.messageId, granted }
       : { cmd: 'unsuback' as const, messageId: packet.messageId };
-  shard.output.packet(ch.conn, unsuback, ch.version);
+  shard.acks.send(ch, unsuback);
 }
