@@ -68,22 +68,23 @@ export class DurableAcks {
     return token;
   }
 
-  /** The ack of the current packet: now, or once what it stored is durable everywhere. */
+  /**
+   * The ack of the current packet: now, or once what it stored is durable everywhere. A copy this
+   * shard refused for a full store (`persist.refused`) is answered like one another shard
+   * refused: 0x97 in MQTT 5, a disconnect in 3.1.1 (see `refuse`).
+   */
   ack(ch: Channel, type: number, packetId: number, reason: number): void {
+    const refused = this.shard.persist?.refused === true;
     const local = this.shard.waitsForStore && this.shard.persist!.dirty;
     const waiting = (local ? 1 : 0) + this.current.length;
-    const queue = ch.pendingAcks;
-    if (waiting === 0 && !queue) {
+    if (waiting === 0 && !refused && !ch.pendingAcks) {
       this.shard.output.ack(ch.conn, ch.version, type, packetId, reason);
       return;
     }
-    const pending: PendingAck = { ch, type, packetId, reason, waiting, refused: false };
-    if (queue) queue.push(pending);
-    else ch.pendingAcks = [pending];
-    if (local) this.batchAcks.push(pending);
+    const pending: PendingAck = { ch, type, packetId, reason, waiting, refused };
     for (const t of this.current) this.tokens.set(t.token, { ack: pending, shard: t.shard });
     this.current.length = 0;
-    if (waiting === 0) this.release(ch);
+    this.enqueue(pending, local);
   }
 
   /**
@@ -97,20 +98,17 @@ export class DurableAcks {
       then?.();
       return;
     }
-    const pending: PendingAck = {
-      ch,
-      type: 0,
-      packetId: 0,
-      reason: 0,
-      waiting: local ? 1 : 0,
-      refused: false,
-    };
-    pending.packet = packet;
-    pending.then = then;
+    const waiting = local ? 1 : 0;
+    this.enqueue({ ch, type: 0, packetId: 0, reason: 0, waiting, refused: false, packet, then }, local);
+  }
+
+  /** Behind the connection's earlier acks; on this batch's flush when `local`. */
+  private enqueue(pending: PendingAck, local: boolean): void {
+    const { ch } = pending;
     if (ch.pendingAcks) ch.pendingAcks.push(pending);
     else ch.pendingAcks = [pending];
     if (local) this.batchAcks.push(pending);
-    else this.release(ch);
+    if (pending.waiting === 0) this.release(ch);
   }
 
   /** A FORWARD from `from` asked for an answer: after this shard's flush if it stored something. */
@@ -180,41 +178,35 @@ export class DurableAcks {
     if (a.waiting <= 0) this.release(a.ch);
   }
 
-  /**
-   * What it stored is not durable: never acknowledged as accepted. MQTT 5 gets the ack with a
-   * failure reason (0x97 Quota exceeded when the store is full, else 0x80) [MQTT-5.0 3.4.2.1];
-   * 3.1.1 has none, so its publisher is disconnected and sends the message again.
-   */
+  /** What it stored is not durable: never acknowledged as accepted (see `turnDown`). */
   private failed(a: PendingAck, error: Error): void {
     const full = /full|space/i.test(error.message);
-    if (a.ch.version === 5 && a.reason < 0x80 && a.type !== PacketType.PUBCOMP) {
-      a.reason = full ? ReasonCode.QUOTA_EXCEEDED : ReasonCode.UNSPECIFIED_ERROR;
-      // A refused QoS 2 PUBLISH ends its flow: its identifier is free again [MQTT-5.0 4.3.3-4].
-      if (a.type === PacketType.PUBREC) a.ch.session.inboundQos2.delete(a.packetId);
-      this.done(a);
-      return;
-    }
-    this.forget(a.ch);
-    const reason = `the store could not save the message: ${error.message}`;
-    this.shard.disconnect(a.ch, full ? ReasonCode.QUOTA_EXCEEDED : ReasonCode.UNSPECIFIED_ERROR, reason);
+    const code = full ? ReasonCode.QUOTA_EXCEEDED : ReasonCode.UNSPECIFIED_ERROR;
+    if (this.turnDown(a, code, `the store could not save the message: ${error.message}`)) this.done(a);
+  }
+
+  /** A copy was refused for a full store (here or on another shard). False when the connection was closed. */
+  private refuse(a: PendingAck): boolean {
+    a.refused = false;
+    return this.turnDown(a, ReasonCode.QUOTA_EXCEEDED, 'the store is full (--store-max-mb)');
   }
 
   /**
-   * A copy was refused for a full store: MQTT 5 hears 0x97 Quota exceeded in the ack
-   * [MQTT-5.0 3.4.2.1]; 3.1.1 cannot be told, so its publisher is disconnected rather than
-   * acknowledged. False when the connection was closed.
+   * Make the ack a refusal: MQTT 5 hears `code` in the PUBACK/PUBREC [MQTT-5.0 3.4.2.1], and a
+   * refused QoS 2 PUBLISH frees its identifier [MQTT-5.0 4.3.3-4]; 3.1.1 (and a PUBCOMP) has no
+   * refusal, so the client is disconnected rather than acknowledged and sends again. Returns
+   * false when it disconnected.
    */
-  private refuse(a: PendingAck): boolean {
-    a.refused = false;
-    if (a.ch.version !== 5) {
+  private turnDown(a: PendingAck, code: number, why: string): boolean {
+    // Not taken: a QoS 2 PUBLISH sent again must be a new message, not a duplicate.
+    if (a.type === PacketType.PUBREC && a.ch.session.inboundQos2.delete(a.packetId))
+      this.shard.persist?.inbound(a.ch.session, a.packetId, false);
+    if (a.ch.version !== 5 || a.type === PacketType.PUBCOMP) {
       this.forget(a.ch);
-      this.shard.disconnect(a.ch, ReasonCode.QUOTA_EXCEEDED, 'the store is full (--store-max-mb)');
+      this.shard.disconnect(a.ch, code, why);
       return false;
     }
-    if (a.type !== PacketType.PUBCOMP) {
-      a.reason = ReasonCode.QUOTA_EXCEEDED;
-      if (a.type === PacketType.PUBREC) a.ch.session.inboundQos2.delete(a.packetId);
-    }
+    if (a.reason < 0x80) a.reason = code;
     return true;
   }
 

@@ -187,10 +187,7 @@ export class MqttShard implements ShardLogic {
     }
     if (kind !== RecordKind.FORWARD) return true;
     if (!this.output.hasRoom(this.headroom)) return false;
-    if (this.persist) {
-      this.persist.dirty = false;
-      this.persist.refused = false;
-    }
+    this.acks.begin();
     const h = this.peers.readForward(ptr, len);
     if (this.codec.decodeAt(h.publishPtr, h.publishLen, h.version) !== h.publishLen) return true;
     const { publishPtr, publishLen } = h;

@@ -53,29 +53,14 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
     len: aliased ? 0 : packetLen,
     expiresAt,
   });
-  if (shard.persist?.refused && qos > 0 && ch.version !== 5) {
-    // The store is full and 3.1.1 has no refusal code: never acknowledge what was not kept.
-    shard.disconnect(ch, ReasonCode.QUOTA_EXCEEDED, 'the store is full (--store-max-mb)');
-    return;
-  }
-  // MQTT 5 tells the publisher when nobody subscribed (0x10), still a success; a full store is
-  // 0x97 Quota exceeded: not accepted [MQTT-5.0 3.4.2.1].
-  const reason =
-    ch.version !== 5
-      ? 0
-      : shard.persist?.refused
-        ? ReasonCode.QUOTA_EXCEEDED
-        : matched === 0
-          ? ReasonCode.NO_MATCHING_SUBSCRIBERS
-          : 0;
-  // Acknowledged once what it stored is durable (durability "flush"), in order per connection.
+  // MQTT 5 tells the publisher when nobody subscribed (0x10); still a success [MQTT-5.0 3.4.2.1].
+  const reason = ch.version === 5 && matched === 0 ? ReasonCode.NO_MATCHING_SUBSCRIBERS : 0;
+  // Acknowledged once what it stored is durable (durability "flush"), in order per connection;
+  // a copy refused for a full store turns the ack into a refusal (src/shard/durable-acks.ts).
   if (qos === 1) shard.acks.ack(ch, PacketType.PUBACK, packetId, reason);
   else if (qos === 2) {
-    // A refused QoS 2 PUBLISH ends its flow at the PUBREC: no identifier is held for it.
-    if (reason < 0x80) {
-      session.inboundQos2.add(packetId);
-      shard.persist?.inbound(session, packetId, true);
-    }
+    session.inboundQos2.add(packetId);
+    shard.persist?.inbound(session, packetId, true);
     shard.acks.ack(ch, PacketType.PUBREC, packetId, reason);
   }
 }
