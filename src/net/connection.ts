@@ -25,9 +25,6 @@ export interface Transport {
    * now waiting to be sent; the listener calls Gateway.drained when it has gone.
    */
   write(bytes: Uint8Array): boolean;
-  /** Batch the writes until uncork (one syscall per batch on TCP). */
-  cork(): void;
-  uncork(): void;
   /** Stop / restart reading (backpressure from a full ring). */
   pause(): void;
   resume(): void;
@@ -73,6 +70,10 @@ export class Connection {
   waitingForRing = false;
   /** The socket ended; a CLOSE went to the shard (when routed). */
   socketClosed = false;
+  /** Bytes of this batch's records for it, and where they are being gathered (Gateway.writeOut). */
+  outBytes = 0;
+  outPos = 0;
+  outBuf: Buffer | undefined = undefined;
   readonly framer: Framer;
   /** Closes the connection if CONNECT does not arrive in time [MQTT-5.0 4.2] (a DoS guard). */
   connectTimer: NodeJS.Timeout | undefined;

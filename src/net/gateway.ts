@@ -61,7 +61,10 @@ export class Gateway {
   private readonly connections: Array<Connection | undefined> = [];
   private readonly freeIds: number[] = [];
   private readonly dirty = new Set<ShardLink>();
-  private readonly corked = new Set<Connection>();
+  /** This batch's outbound DATA records, as (connection id, offset, length) triples. */
+  private readonly outSpans: number[] = [];
+  /** The connections those records are for, each once. */
+  private readonly outConns: Connection[] = [];
   private flushScheduled = false;
   private injectTurn = 0;
   /** Totals since start, for /metrics. */
@@ -83,7 +86,7 @@ export class Gateway {
       ),
       ringCapacity,
       onRecord: (link, kind, conn, offset, len) => this.fromShard(link, kind, conn, offset, len),
-      onBatchEnd: () => this.uncorkAll(),
+      onBatchEnd: (link) => this.writeOut(link),
     });
     this.pool.on('exit', (index) => this.shardExited(index));
     // Records carry at most half a ring; a run of packets is split below that.
@@ -401,22 +404,14 @@ export class Gateway {
     switch (kind) {
       case RecordKind.DATA:
         if (conn.socketClosed) return;
-        if (!this.corked.has(conn)) {
-          conn.transport.cork();
-          this.corked.add(conn);
-        }
-        this.counters.bytesOut += len;
-        // A socket write cannot point into the ring: the bytes are reused after this batch.
-        if (!conn.transport.write(Buffer.from(link.u8.subarray(offset, offset + len))) && !conn.congested) {
-          // A slow reader: the shard stops sending to it (queues QoS 1/2, drops QoS 0) so that
-          // nothing grows without bound here. Records already in the ring still come.
-          conn.congested = true;
-          this.toShard(link, conn, RecordKind.CONGESTED, EMPTY);
-        }
+        if (conn.outBytes === 0) this.outConns.push(conn);
+        conn.outBytes += len;
+        this.outSpans.push(id, offset, len);
         return;
       case RecordKind.CLOSE:
+        // What came before the CLOSE is written first (it is the DISCONNECT, or the last acks).
+        this.writeOut(link);
         conn.state = ConnState.CLOSING;
-        if (this.corked.delete(conn)) conn.transport.uncork();
         conn.transport.end();
         return;
       case RecordKind.CLOSED:
@@ -425,9 +420,43 @@ export class Gateway {
     }
   }
 
-  private uncorkAll(): void {
-    for (const conn of this.corked) conn.transport.uncork();
-    this.corked.clear();
+  /**
+   * Write the batch's records: one Buffer and one write per connection, however many records it
+   * got, so a batch costs one copy out of the ring (the ring is reused once the batch is released)
+   * and one syscall per socket.
+   */
+  private writeOut(link: ShardLink): void {
+    const spans = this.outSpans;
+    if (spans.length === 0) return;
+    const conns = this.outConns;
+    for (const conn of conns) {
+      conn.outBuf = Buffer.allocUnsafe(conn.outBytes);
+      conn.outPos = 0;
+    }
+    const u8 = link.u8;
+    for (let i = 0; i < spans.length; i += 3) {
+      const conn = this.connections[spans[i]!];
+      if (!conn?.outBuf) continue; // released within the batch: nothing to write to
+      const offset = spans[i + 1]!;
+      const len = spans[i + 2]!;
+      conn.outBuf.set(u8.subarray(offset, offset + len), conn.outPos);
+      conn.outPos += len;
+    }
+    for (const conn of conns) {
+      const bytes = conn.outBuf!;
+      conn.outBuf = undefined;
+      conn.outBytes = 0;
+      if (conn.socketClosed) continue;
+      this.counters.bytesOut += bytes.length;
+      if (!conn.transport.write(bytes) && !conn.congested) {
+        // A slow reader: the shard stops sending to it (queues QoS 1/2, drops QoS 0) so that
+        // nothing grows without bound here. Records already in the ring still come.
+        conn.congested = true;
+        this.toShard(link, conn, RecordKind.CONGESTED, EMPTY);
+      }
+    }
+    spans.length = 0;
+    conns.length = 0;
   }
 
   private release(conn: Connection): void {

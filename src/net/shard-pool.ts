@@ -40,7 +40,7 @@ export interface ShardPoolOptions {
   ringCapacity?: number;
   /** Called for every outbound record of a shard; `offset`/`len` are valid until it returns. */
   onRecord(link: ShardLink, kind: number, conn: number, offset: number, len: number): void;
-  /** Called after each drained batch of a shard's records (the gateway uncorks sockets here). */
+  /** Called after each drained batch of a shard's records, before its space is released (the gateway writes the sockets here). */
   onBatchEnd?(link: ShardLink): void;
   /** Restart a shard that died (default true). */
   restart?: boolean;
@@ -345,8 +345,9 @@ export class ShardPool extends EventEmitter<Events> {
         onRecord(link, tagKind(outbound.tag), tagConnection(outbound.tag), outbound.offset, len);
         any = true;
       }
-      outbound.release();
+      // Before the release: the batch's bytes are still the ring's until then.
       if (any) onBatchEnd?.(link);
+      outbound.release();
       const sleep = outbound.wait();
       if (sleep) await sleep;
     }

@@ -36,12 +36,6 @@ class SocketTransport implements Transport {
     // highWaterMark), so 'drain' follows when the buffer empties.
     return this.socket.writableLength < WRITE_BUDGET;
   }
-  cork(): void {
-    this.socket.cork();
-  }
-  uncork(): void {
-    this.socket.uncork();
-  }
   pause(): void {
     this.socket.pause();
   }
@@ -73,7 +67,7 @@ export interface TcpListenOptions {
 }
 
 function serve(gateway: Gateway, socket: Socket, secure: boolean): void {
-  // We batch writes ourselves (cork per shard batch), so Nagle would only add delay: with it on,
+  // We batch writes ourselves (one write per socket per shard batch), so Nagle would only add delay: with it on,
   // fan-out stalls on the peer's 40 ms delayed ACK.
   socket.setNoDelay(true);
   const conn = gateway.accept(new SocketTransport(socket, secure));

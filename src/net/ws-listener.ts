@@ -20,7 +20,6 @@ interface UserData {
 }
 
 class WsTransport implements Transport {
-  private chunks: Uint8Array[] | null = null;
   closed = false;
   constructor(
     private readonly ws: UWS.WebSocket<UserData>,
@@ -31,22 +30,11 @@ class WsTransport implements Transport {
   tlsPeer(): TlsPeer | undefined {
     return this.secure ? { authorized: false } : undefined;
   }
+  /** The gateway writes once per batch: one WebSocket message (one frame, one syscall). */
   write(bytes: Uint8Array): boolean {
     if (this.closed) return false;
-    if (this.chunks) this.chunks.push(bytes);
-    else this.ws.cork(() => this.ws.send(bytes, true));
+    this.ws.cork(() => this.ws.send(bytes, true));
     return this.ws.getBufferedAmount() < WS_BACKPRESSURE;
-  }
-  cork(): void {
-    this.chunks ??= [];
-  }
-  /** A batch goes out as one WebSocket message (one frame, one syscall). */
-  uncork(): void {
-    const chunks = this.chunks;
-    this.chunks = null;
-    if (!chunks || chunks.length === 0 || this.closed) return;
-    const message = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    this.ws.cork(() => this.ws.send(message, true));
   }
   // uWS (this build) cannot stop reading a WebSocket: the gateway bounds what it holds instead.
   pause(): void {}
