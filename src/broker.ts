@@ -18,7 +18,7 @@ import type { ShardConfig } from './shard/mqtt-shard.js';
 export interface BrokerOptions extends Partial<WeirConfig> {
   /** Decides at CONNECT, in the main thread; may be async. */
   authenticate?: AuthHook;
-  /** WASM memory per shard in bytes (default 256 MiB, reserved virtually, committed as used). */
+  /** WASM memory per shard in bytes, overriding --shard-memory-mb (reserved virtually, committed as used). */
   shardMemoryBytes?: number;
 }
 
@@ -30,7 +30,6 @@ export interface BrokerPorts {
   http?: number;
 }
 
-const SHARD_MEMORY = 256 * 1024 * 1024;
 const VERSION = '0.1.0';
 
 export interface PublishOptions {
@@ -85,7 +84,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       shardSettings,
       maxPacketSize: c.maxPacketSize,
       authenticate: this.options.authenticate,
-      memoryBytes: this.options.shardMemoryBytes ?? SHARD_MEMORY,
+      memoryBytes: this.options.shardMemoryBytes ?? c.shardMemoryMb * 1024 * 1024,
       maxConnections: c.maxConnections,
       connectTimeout: c.connectTimeout,
       onClient: (event, info) => this.emit(`client.${event}`, info),

@@ -27,6 +27,8 @@ export interface WeirConfig {
   ca: string;
   /** Worker threads that own the sessions; 0 = cores − 1, at least 1. */
   shards: number;
+  /** WASM memory of each shard in MiB: its rings, codec staging and topic matcher. */
+  shardMemoryMb: number;
   /** Directory of the durable store. */
   dataDir: string;
   /** When a QoS 1/2 PUBLISH for persistent sessions is acknowledged: after a flush, on an interval, or never stored. */
@@ -119,6 +121,15 @@ export const OPTIONS: readonly Option[] = [
     max: 256,
     default: 0,
     help: 'shard threads, each owning the sessions whose client IDs hash to it (0: cores - 1, at least 1)',
+  },
+  {
+    key: 'shardMemoryMb',
+    name: 'shard-memory-mb',
+    kind: 'int',
+    min: 128,
+    max: 2048,
+    default: 256,
+    help: 'WASM memory of each shard in MiB (rings, codec, topic matcher); bounds its subscriptions',
   },
   {
     key: 'dataDir',

@@ -3,6 +3,7 @@
 // it starts a fresh process, connects CLIENTS MQTT 3.1.1 clients, has them subscribe (in
 // SUBSCRIBE packets of 1,000 filters, each waiting for its SUBACK) until the total reaches each
 // step of STEPS, and reads the broker's RSS (VmRSS of the process and its children) at each step.
+// A refused filter (SUBACK 0x80 or above) is counted and left out of the bytes per subscription.
 // The filters are distinct and half are wildcards (`fleet/{n}/+/state`, `fleet/{n}/cmd/#`), the
 // shape a device fleet's back end subscribes with.
 //
@@ -113,6 +114,11 @@ function client(port, id) {
     const waiters = [];
     let buf = Buffer.alloc(0);
     sock.on('error', reject);
+    sock.on('close', () => {
+      const err = new Error(`client ${id} was disconnected by the broker`);
+      reject(err);
+      for (const w of waiters.splice(0)) w(err);
+    });
     sock.on('data', (chunk) => {
       buf = Buffer.concat([buf, chunk]);
       for (;;) {
@@ -127,9 +133,10 @@ function client(port, id) {
         }
         if (i >= buf.length || buf.length < i + 1 + len) return;
         const type = buf[0] >> 4;
+        const body = buf.subarray(i + 1, i + 1 + len);
         buf = buf.subarray(i + 1 + len);
         if (type === 2) resolve({ sock, waiters });
-        else if (type === 9) waiters.shift()?.();
+        else if (type === 9) waiters.shift()?.(null, body.subarray(2).filter((code) => code >= 0x80).length);
       }
     });
     const body = Buffer.concat([str('MQTT'), Buffer.from([4, 2, 0, 0]), str(id)]);
@@ -142,9 +149,10 @@ function subscribe(c, pid, filters) {
   for (const f of filters) parts.push(str(f), Buffer.from([0]));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no SUBACK within 60 s')), 60_000);
-    c.waiters.push(() => {
+    c.waiters.push((err, refused) => {
       clearTimeout(timer);
-      resolve();
+      if (err) reject(err);
+      else resolve(refused);
     });
     c.sock.write(packet(0x82, Buffer.concat(parts)));
   });
@@ -153,7 +161,7 @@ function subscribe(c, pid, filters) {
 async function measure(name) {
   const port = await freePort();
   const [cmd, args] = commands[name](port);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(cmd, args, { stdio: ['ignore', env.VERBOSE ? 'inherit' : 'ignore', 'inherit'] });
   try {
     await waitListening(port, Date.now() + 20_000);
     const clients = [];
@@ -162,6 +170,7 @@ async function measure(name) {
     const base = rssKb(child.pid);
     const rows = [];
     let done = 0;
+    let refused = 0;
     let pid = 1;
     for (const step of STEPS) {
       while (done < step) {
@@ -175,13 +184,17 @@ async function measure(name) {
           return filters.length ? subscribe(c, pid, filters) : undefined;
         });
         const sent = round.filter(Boolean).length;
-        await Promise.all(round);
+        for (const n of await Promise.all(round)) refused += n ?? 0;
         pid = (pid % 65535) + 1;
         done = Math.min(step, done + sent * PER_PACKET);
+        if (env.VERBOSE)
+          process.stderr.write(
+            `subs-memory: ${name} ${done} subscriptions, ${(rssKb(child.pid) / 1024).toFixed(0)} MB\n`,
+          );
       }
       await new Promise((r) => setTimeout(r, 1000));
       const rss = rssKb(child.pid);
-      rows.push({ step, mb: rss / 1024, perSub: ((rss - base) * 1024) / step });
+      rows.push({ step, mb: rss / 1024, perSub: ((rss - base) * 1024) / (step - refused), refused });
     }
     for (const c of clients) c.sock.destroy();
     return { base: base / 1024, rows };
@@ -203,7 +216,10 @@ for (const name of BROKERS) {
   }
   process.stderr.write(`subs-memory: ${name}\n`);
   const r = await measure(name);
-  const cells = r.rows.map((x) => `${x.mb.toFixed(0)} MB (${x.perSub.toFixed(0)} B/sub)`);
+  const cells = r.rows.map(
+    (x) =>
+      `${x.mb.toFixed(0)} MB (${x.perSub.toFixed(0)} B/sub${x.refused ? `; ${x.refused.toLocaleString('en')} refused` : ''})`,
+  );
   lines.push(`| ${name} | ${r.base.toFixed(0)} MB | ${cells.join(' | ')} |`);
 }
 process.stdout.write(`${lines.join('\n')}\n`);

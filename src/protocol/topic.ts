@@ -270,7 +270,20 @@ export class SubscriptionIndex {
       entry.subId >>> 0,
       group,
     );
-    if (rc === 0) return false;
+    if (rc === 0) {
+      // A topic matches each entry at most once, so an output region as large as the index means
+      // matchAt never has to grow it: running out of memory is met here, where the caller can
+      // refuse the filter, and never while a PUBLISH is being matched.
+      if (this.size > this.#outCap) {
+        try {
+          this.#grow(this.size);
+        } catch (error) {
+          this.remove(filter, entry.handle, entry.group);
+          throw error;
+        }
+      }
+      return false;
+    }
     this.#release(group);
     if (rc === 1) return true;
     if (rc === -TopicStatus.NO_MEMORY)

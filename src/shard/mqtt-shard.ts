@@ -7,6 +7,7 @@ import { copyOut, own } from '../protocol/bytes.js';
 import { Codec } from '../protocol/codec.js';
 import { PacketType, type ProtocolVersion } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
+import type { WeirError } from '../errors.js';
 import { SubscriptionIndex } from '../protocol/topic.js';
 import { RecordKind } from '../ring/records.js';
 import type { RingProducer } from '../ring/spsc-ring.js';
@@ -24,6 +25,7 @@ import { Output, WriteResult } from './output.js';
 import { FORWARD_ANSWER, FORWARD_DELIVER, FORWARD_RETAIN } from './peer-records.js';
 import { Persistence } from './persist.js';
 import type { SessionStore } from '../store/store.js';
+import { MatcherFull } from './matcher-full.js';
 import { Peers } from './peers.js';
 import { RetainStore } from './retain.js';
 
@@ -70,6 +72,8 @@ export class MqttShard implements ShardLogic {
   persist: Persistence | null = null;
   /** Acks that wait for the store (durability "flush"). */
   readonly acks: DurableAcks;
+  /** Filters refused because the matcher's memory is full, and the operator's warning. */
+  readonly matcherFull: MatcherFull;
   /** Ack after durable is in force. */
   waitsForStore = false;
   /** Tokens for FORWARDs whose answer an ack waits for. */
@@ -104,8 +108,9 @@ export class MqttShard implements ShardLogic {
   ) {
     this.codec = new Codec(ctx.wasm);
     this.index = new SubscriptionIndex(ctx.wasm);
+    this.matcherFull = new MatcherFull(ctx.index, ctx.wasm.memory.buffer.byteLength);
     this.output = new Output(ctx.out, this.codec);
-    this.retained = new RetainStore(ctx.wasm);
+    this.retained = new RetainStore(ctx.wasm, () => this.matcherFull.refused());
     this.peers = new Peers(this, ctx.index, ctx.shards);
     this.acks = new DurableAcks(this);
     this.wheel = new TimerWheel(this.nowSeconds());
@@ -247,9 +252,24 @@ export class MqttShard implements ShardLogic {
    * Subscribe a session (the full filter as the client sent it is the key); returns true when it
    * replaced a subscription of the session to the same filter [MQTT-5.0 3.8.4-3].
    */
-  subscribe(session: Session, key: string, filter: string, options: SubscriptionOptions): boolean {
+  /**
+   * Add (or replace) a session's subscription. Returns whether it existed, or undefined when the
+   * topic matcher's memory is full and nothing was added (the caller refuses the filter).
+   */
+  subscribe(
+    session: Session,
+    key: string,
+    filter: string,
+    options: SubscriptionOptions,
+  ): boolean | undefined {
     const existed = session.subscriptions.has(key);
-    this.index.add(filter, { handle: session.handle, ...options });
+    try {
+      this.index.add(filter, { handle: session.handle, ...options });
+    } catch (error) {
+      if ((error as WeirError).code !== 'ERR_WASM_MEMORY') throw error;
+      this.matcherFull.refused();
+      return undefined;
+    }
     session.subscriptions.set(key, { filter, options });
     if (!existed) this.peers.localAdded(filter, options.group);
     return existed;

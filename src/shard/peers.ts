@@ -14,6 +14,7 @@
 // timer) waits in a per-shard backlog, in order, and everything after it waits behind it.
 import type { RingProducer } from '../ring/spsc-ring.js';
 import { makeTag, RecordKind } from '../ring/records.js';
+import type { WeirError } from '../errors.js';
 import { SubscriptionIndex } from '../protocol/topic.js';
 import type { MqttShard } from './mqtt-shard.js';
 import {
@@ -65,6 +66,8 @@ function routeKey(filter: string, group: string | null): string {
 
 export class Peers {
   readonly routes: SubscriptionIndex;
+  /** One shard: there is nobody to route to, so no route table is kept (half the matcher memory). */
+  private readonly single: boolean;
   private readonly links: Array<Link | undefined> = [];
   /** The routes each other shard has told us, to forget them when it dies. */
   private readonly learnt: Array<Map<string, Route>> = [];
@@ -99,6 +102,7 @@ export class Peers {
     shards: number,
   ) {
     this.routes = new SubscriptionIndex(shard.ctx.wasm);
+    this.single = shards === 1;
     this.targets = new Uint8Array(shards);
     this.groupsFor = Array.from({ length: shards }, () => []);
     for (let k = 0; k < shards; k++) this.learnt.push(new Map());
@@ -198,6 +202,7 @@ export class Peers {
 
   /** A session of this shard subscribed to (filter, group) (not a replacement of its own). */
   localAdded(filter: string, group: string | null): void {
+    if (this.single) return;
     const key = routeKey(filter, group);
     let r = this.local.get(key);
     if (!r) {
@@ -211,6 +216,7 @@ export class Peers {
   }
 
   localRemoved(filter: string, group: string | null): void {
+    if (this.single) return;
     const key = routeKey(filter, group);
     const r = this.local.get(key);
     if (!r) return;
@@ -234,7 +240,14 @@ export class Peers {
       if (from !== this.self) this.learnt[from]!.delete(key);
       return;
     }
-    this.routes.add(filter, { handle: from, qos: 0, nl: false, rap: false, rh: 0, subId: count, group });
+    try {
+      this.routes.add(filter, { handle: from, qos: 0, nl: false, rap: false, rh: 0, subId: count, group });
+    } catch (error) {
+      // The matcher's memory is full: messages for this route will not cross to that shard.
+      if ((error as WeirError).code !== 'ERR_WASM_MEMORY') throw error;
+      this.shard.matcherFull.refused();
+      return;
+    }
     if (from !== this.self) this.learnt[from]!.set(key, { filter, group });
   }
 

@@ -2,6 +2,7 @@
 // by filter when a subscription is made. Wildcard lookups test each retained topic against the
 // filter with a one-entry probe index (the same WASM matcher as routing, so the matching rules,
 // `$` topics included, cannot drift); that is O(retained topics) per wildcard SUBSCRIBE.
+import type { WeirError } from '../errors.js';
 import { SubscriptionIndex } from '../protocol/topic.js';
 import type { WasmInstance } from '../protocol/wasm.js';
 
@@ -17,7 +18,11 @@ export class RetainStore {
   private readonly messages = new Map<string, RetainedMessage>();
   private readonly probe: SubscriptionIndex;
 
-  constructor(wasm: WasmInstance) {
+  constructor(
+    wasm: WasmInstance,
+    /** Told when a lookup could not run because the matcher's memory is full. */
+    private readonly onFull: () => void = () => {},
+  ) {
     this.probe = new SubscriptionIndex(wasm);
   }
 
@@ -45,7 +50,16 @@ export class RetainStore {
       if (m && (m.expiresAt === 0 || m.expiresAt > now)) yield [filter, m];
       return;
     }
-    this.probe.add(filter, { handle: 1, qos: 0, nl: false, rap: false, rh: 0, subId: 0, group: null });
+    if (this.messages.size === 0) return;
+    try {
+      this.probe.add(filter, { handle: 1, qos: 0, nl: false, rap: false, rh: 0, subId: 0, group: null });
+    } catch (error) {
+      // The matcher's memory is full: the subscription stands, its retained messages cannot be
+      // looked up (the shard's warning says what to raise).
+      if ((error as WeirError).code !== 'ERR_WASM_MEMORY') throw error;
+      this.onFull();
+      return;
+    }
     try {
       for (const [topic, m] of this.messages) {
         if (m.expiresAt !== 0 && m.expiresAt <= now) {

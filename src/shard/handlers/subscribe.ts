@@ -49,6 +49,11 @@ export function handleSubscribe(shard: MqttShard, ch: Channel): void {
     };
     // The same filter again replaces the subscription's options [MQTT-5.0 3.8.4-3].
     const existed = shard.subscribe(session, s.topic, filter, options);
+    if (existed === undefined) {
+      // The matcher's memory is full: this filter is refused, the connection and the rest stay.
+      granted.push(failure(ch, ReasonCode.QUOTA_EXCEEDED));
+      continue;
+    }
     granted.push(s.qos);
     // Retained messages: not for shared subscriptions (MQTT 5.0 §4.8.2); RH 0 always, RH 1 only
     // for a new subscription, RH 2 never [MQTT-5.0 3.3.1-9] [MQTT-5.0 3.3.1-10] [MQTT-5.0 3.3.1-11].
