@@ -161,7 +161,9 @@ function subscribe(c, pid, filters) {
 async function measure(name) {
   const port = await freePort();
   const [cmd, args] = commands[name](port);
-  const child = spawn(cmd, args, { stdio: ['ignore', env.VERBOSE ? 'inherit' : 'ignore', 'inherit'] });
+  const child = spawn(cmd, args, {
+    stdio: ['ignore', env.VERBOSE ? 'inherit' : 'ignore', env.VERBOSE ? 'inherit' : 'ignore'],
+  });
   try {
     await waitListening(port, Date.now() + 20_000);
     const clients = [];
