@@ -4,13 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EventEmitter } from 'node:events';
-import type { Server } from 'node:net';
 import { type ConfigSources, resolveConfig, type WeirConfig } from './config.js';
 import { WeirError } from './errors.js';
 import { type AuthHook, type ClientInfo, Gateway } from './net/gateway.js';
 import type { Properties, QoS } from './protocol/packets.js';
 import { validateTopicName } from './protocol/topic.js';
-import { listenTcp } from './net/tcp-listener.js';
+import { listenTcp, type TcpListener } from './net/tcp-listener.js';
 import { type HttpListener, listenHttp } from './net/http-api.js';
 import { listenWs, type WsListener } from './net/ws-listener.js';
 import type { ShardConfig } from './shard/mqtt-shard.js';
@@ -49,8 +48,7 @@ interface BrokerEvents {
 export class Broker extends EventEmitter<BrokerEvents> {
   readonly config: WeirConfig;
   private gateway: Gateway | undefined;
-  private readonly servers: Server[] = [];
-  private readonly wsListeners: Array<WsListener | HttpListener> = [];
+  private readonly endpoints: Array<TcpListener | WsListener | HttpListener> = [];
   readonly ports: BrokerPorts = {};
 
   constructor(
@@ -106,7 +104,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private async openListeners(): Promise<void> {
     const c = this.config;
     const gateway = this.gateway!;
-    if (c.port) this.ports.tcp = this.track(await listenTcp(gateway, { host: c.host, port: c.port }));
+    if (c.port) {
+      const tcp = await listenTcp(gateway, { host: c.host, port: c.port, sockets: c.tcpSockets });
+      this.ports.tcp = this.track(tcp);
+    }
     if (c.tlsPort) {
       const tls = {
         cert: readPem(c.cert, 'certificate (--cert)'),
@@ -120,8 +121,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
     if (c.wsPort) {
       const ws = await listenWs(gateway, { host: c.host, port: c.wsPort, maxPacketSize: c.maxPacketSize });
-      this.wsListeners.push(ws);
-      this.ports.ws = ws.port;
+      this.ports.ws = this.track(ws);
     }
     if (c.wssPort) {
       readPem(c.cert, 'certificate (--cert)');
@@ -132,19 +132,17 @@ export class Broker extends EventEmitter<BrokerEvents> {
         maxPacketSize: c.maxPacketSize,
         tls: { cert: c.cert, key: c.key },
       });
-      this.wsListeners.push(wss);
-      this.ports.wss = wss.port;
+      this.ports.wss = this.track(wss);
     }
     if (c.httpPort) {
       const http = await listenHttp(gateway, c.host, c.httpPort);
-      this.wsListeners.push(http);
-      this.ports.http = http.port;
+      this.ports.http = this.track(http);
     }
   }
 
-  private track(server: Server): number {
-    this.servers.push(server);
-    return (server.address() as { port: number }).port;
+  private track(listener: TcpListener | WsListener | HttpListener): number {
+    this.endpoints.push(listener);
+    return listener.port;
   }
 
   private startedAt = 0;
@@ -261,8 +259,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Stop listening, close every connection, stop the shards. */
   async close(): Promise<void> {
     clearInterval(this.sysTimer);
-    for (const server of this.servers.splice(0)) server.close();
-    for (const ws of this.wsListeners.splice(0)) ws.close();
+    for (const listener of this.endpoints.splice(0)) listener.close();
     const gateway = this.gateway;
     this.gateway = undefined;
     if (gateway) await gateway.close();

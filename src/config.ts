@@ -9,6 +9,8 @@ import { WeirError } from './errors.js';
 export interface WeirConfig {
   /** Address the listeners bind to. */
   host: string;
+  /** Plain TCP on libuv TCP handles (handle) or on net.Socket (net). */
+  tcpSockets: 'handle' | 'net';
   /** MQTT over TCP; 0 = do not open. */
   port: number;
   /** MQTT over WebSocket at /mqtt; 0 = do not open. */
@@ -82,6 +84,14 @@ const UNLIMITED_PACKET = 268_435_455 + 5; // the largest packet MQTT can express
 export const OPTIONS: readonly Option[] = [
   { key: 'host', name: 'host', kind: 'string', default: '0.0.0.0', help: 'address the listeners bind to' },
   { key: 'port', name: 'port', kind: 'port', default: 1883, help: 'MQTT over TCP (0: off)' },
+  {
+    key: 'tcpSockets',
+    name: 'tcp-sockets',
+    kind: 'string',
+    choices: ['handle', 'net'],
+    default: 'handle',
+    help: "plain TCP on Node's TCP handles, without a net.Socket per connection (handle: fewer CPU and memory per connection; see bench/README.md), or on net.Socket (net); handle falls back to net when this Node.js lacks that API",
+  },
   {
     key: 'wsPort',
     name: 'ws-port',

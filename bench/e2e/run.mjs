@@ -23,6 +23,7 @@
 //   BROKERS        subset of "weir mosquitto aedes" (space or comma separated)
 //   NODELAY=1      TCP_NODELAY in Mosquitto and aedes too (default: theirs, Nagle on; Weir always
 //                  sets TCP_NODELAY and batches its own writes)
+//   WEIR_NODE_ARGS node options for the Weir process, e.g. "--max-semi-space-size=2"
 //   WEIR_E2E_ARGS  extra `weir` options, e.g. "--shards 2" or "--durability flush" (a flush or
 //                  interval run gets a fresh --data-dir per run unless one is given)
 //   MQLOAD_ARGS    extra mqload options for every run
@@ -401,6 +402,8 @@ function weirOpt(name) {
 }
 const weirDurability = weirOpt('durability') ?? 'memory';
 
+const NODE_ARGS = (env.WEIR_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+
 let OUTDIR = '';
 const BROKERS = {
   weir: {
@@ -412,6 +415,7 @@ const BROKERS = {
     settings: () => `--durability ${weirDurability}, TCP_NODELAY on (always)`,
     command(port, tag) {
       const args = [
+        ...NODE_ARGS,
         path.join(ROOT, 'bin/weir.js'),
         ...['--host', '127.0.0.1', '--port', String(port), '--ws-port', '0', '--http-port', '0'],
         ...['--sys-interval', '0', '--durability', 'memory'],

@@ -1,9 +1,11 @@
-// MQTT over TCP and TLS: adapts node:net / node:tls sockets to the gateway's Transport.
-import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+// MQTT over TCP and TLS: adapts node:net / node:tls sockets to the gateway's Transport, or hands
+// plain TCP to tcp-handle.ts (TCP handles without a net.Socket each), the default.
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
-import { WeirError } from '../errors.js';
 import type { TlsPeer, Transport } from './connection.js';
 import type { Gateway } from './gateway.js';
+import { listenError } from './listen-error.js';
+import { handleTcpAvailable, listenTcpHandle } from './tcp-handle.js';
 
 /** Unsent bytes a TCP connection may hold before its shard is told to stop sending to it. */
 const WRITE_BUDGET = 1 << 20;
@@ -64,6 +66,13 @@ export interface TcpListenOptions {
   port: number;
   /** TLS when present (key and cert in PEM). */
   tls?: TlsOptions;
+  /** Plain TCP: on TCP handles (the default, when this Node has them) or on net.Socket. */
+  sockets?: 'handle' | 'net';
+}
+
+export interface TcpListener {
+  readonly port: number;
+  close(): void;
 }
 
 function serve(gateway: Gateway, socket: Socket, secure: boolean): void {
@@ -79,27 +88,29 @@ function serve(gateway: Gateway, socket: Socket, secure: boolean): void {
   socket.on('error', () => {});
 }
 
-/** Listen for MQTT over TCP (or TLS); resolves with the server once it listens. */
-export function listenTcp(gateway: Gateway, options: TcpListenOptions): Promise<Server> {
+/** Listen for MQTT over TCP (or TLS); resolves once it listens. */
+export function listenTcp(gateway: Gateway, options: TcpListenOptions): Promise<TcpListener> {
+  if (!options.tls && (options.sockets ?? 'handle') === 'handle') {
+    if (handleTcpAvailable()) return listenTcpHandle(gateway, options.host, options.port);
+    process.stderr.write(
+      'weir: this Node.js lacks the TCP handle API (tcp_wrap) Weir uses for plain TCP; ' +
+        'serving it on net.Socket instead (same behaviour, more CPU and memory per connection)\n',
+    );
+  }
+  return listenNet(gateway, options);
+}
+
+function listenNet(gateway: Gateway, options: TcpListenOptions): Promise<TcpListener> {
   const server = options.tls
     ? createTlsServer(options.tls, (socket) => serve(gateway, socket, true))
     : createTcpServer((socket) => serve(gateway, socket, false));
   const what = options.tls ? 'MQTT/TLS' : 'MQTT/TCP';
   return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      const hint =
-        error.code === 'EADDRINUSE'
-          ? `port ${options.port} is in use by another program; choose another port or stop that program`
-          : error.code === 'EACCES'
-            ? `not allowed to listen on port ${options.port}; ports below 1024 need privileges`
-            : error.message;
-      reject(
-        new WeirError(
-          'ERR_LISTEN',
-          `cannot open the ${what} listener on ${options.host}:${options.port}: ${hint}`,
-        ),
-      );
-    });
-    server.listen(options.port, options.host, () => resolve(server));
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(listenError(what, options.host, options.port, error.code ?? '', error.message)),
+    );
+    server.listen(options.port, options.host, () =>
+      resolve({ port: (server.address() as { port: number }).port, close: () => server.close() }),
+    );
   });
 }

@@ -82,24 +82,24 @@ export interface OpenInfo {
   connectLength: number;
 }
 
-const utf8 = new TextEncoder();
-
 export function encodeOpen(
   flags: number,
   clientId: string,
   remoteAddress: string,
   connect: Uint8Array,
 ): Uint8Array {
-  const id = utf8.encode(clientId);
-  const addr = utf8.encode(remoteAddress);
-  const out = new Uint8Array(1 + 2 + id.length + 2 + addr.length + connect.length);
-  const dv = new DataView(out.buffer);
+  // Buffer's own UTF-8 writer, sized first: a TextEncoder would allocate an array per string
+  // (this runs on the main thread once per connection, where conn-10k is CPU-bound).
+  const idLength = Buffer.byteLength(clientId);
+  const addrLength = Buffer.byteLength(remoteAddress);
+  const out = Buffer.allocUnsafe(5 + idLength + addrLength + connect.length);
   out[0] = flags;
-  dv.setUint16(1, id.length, true);
-  out.set(id, 3);
-  dv.setUint16(3 + id.length, addr.length, true);
-  out.set(addr, 5 + id.length);
-  out.set(connect, 5 + id.length + addr.length);
+  out.writeUInt16LE(idLength, 1);
+  out.write(clientId, 3, idLength, 'utf8');
+  const addrAt = 3 + idLength;
+  out.writeUInt16LE(addrLength, addrAt);
+  out.write(remoteAddress, addrAt + 2, addrLength, 'utf8');
+  out.set(connect, addrAt + 2 + addrLength);
   return out;
 }
 

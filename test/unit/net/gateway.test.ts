@@ -1,8 +1,8 @@
-import { connect, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway as GatewayType, shardOf as shardOfType } from '../../../src/net/gateway.js';
-import type { listenTcp as listenTcpType } from '../../../src/net/tcp-listener.js';
+import type { listenTcp as listenTcpType, TcpListener } from '../../../src/net/tcp-listener.js';
 import { distModule } from '../../helpers/dist.js';
 
 const { Gateway, shardOf } = (await import(distModule('src/net/gateway.ts'))) as {
@@ -15,7 +15,7 @@ const { listenTcp } = (await import(distModule('src/net/tcp-listener.ts'))) as {
 
 const logic = new URL('../../fixtures/echo-logic.mjs', import.meta.url).href;
 let gateway: GatewayType;
-let server: Server;
+let server: TcpListener;
 let port: number;
 const refused = new Set(['bad-user']);
 
@@ -30,7 +30,7 @@ beforeAll(async () => {
   });
   await gateway.start();
   server = await listenTcp(gateway, { host: '127.0.0.1', port: 0 });
-  port = (server.address() as { port: number }).port;
+  port = server.port;
 });
 
 afterAll(async () => {

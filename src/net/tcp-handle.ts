@@ -1,0 +1,315 @@
+// MQTT over plain TCP on libuv's TCP handles directly (node:net's own layer underneath
+// net.Socket), without a net.Socket per connection.
+//
+// Why: a net.Socket is a Duplex stream: a Readable and a Writable state, an EventEmitter, a
+// Buffer per read pushed through the stream machinery. For a broker that frames bytes itself and
+// writes one gathered Buffer per batch, that layer is pure cost: accepting a connection through
+// net.Socket took about 60 % of the main thread's time per connection in conn-10k, and about
+// 4 KB of the memory per idle connection (bench/README.md, "conn-10k"). The handle gives the
+// same syscalls (readStart, writeBuffer, shutdown, close) with none of that.
+//
+// The handle API is Node's internal one (process.binding('tcp_wrap'), 'stream_wrap'): stable
+// across Node 16 to 22, but not public. `handleTcpAvailable()` checks the shapes this file uses,
+// and the listener falls back to node:net when they are not there (or with --tcp-sockets net).
+import { isIP } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { getSystemErrorName } from 'node:util';
+import { WeirError } from '../errors.js';
+import type { Transport } from './connection.js';
+import type { Gateway } from './gateway.js';
+import { listenError } from './listen-error.js';
+
+/** libuv's end of stream. */
+const UV_EOF = -4095;
+
+interface PeerName {
+  address?: string;
+  port?: number;
+}
+interface TcpHandle {
+  onread: (buffer: ArrayBuffer | undefined) => void;
+  onconnection: (status: number, client: TcpHandle | undefined) => void;
+  readonly writeQueueSize: number;
+  readStart(): number;
+  readStop(): number;
+  writeBuffer(req: WriteReq, data: Uint8Array): number;
+  shutdown(req: ShutdownReq): number;
+  close(cb?: () => void): void;
+  setNoDelay(on: boolean): number;
+  getpeername(out: PeerName): number;
+  getsockname(out: PeerName): number;
+  bind(address: string, port: number): number;
+  bind6(address: string, port: number, flags: number): number;
+  listen(backlog: number): number;
+  unref(): void;
+}
+interface WriteReq {
+  handle: TcpHandle;
+  oncomplete: (status: number) => void;
+  async: boolean;
+  bytes: number;
+  buffer: Uint8Array | null;
+  transport: HandleTransport;
+}
+interface ShutdownReq {
+  handle: TcpHandle;
+  oncomplete: (status: number) => void;
+  transport: HandleTransport;
+}
+interface Bindings {
+  TCP: new (type: number) => TcpHandle;
+  serverType: number;
+  WriteWrap: new () => WriteReq;
+  ShutdownWrap: new () => ShutdownReq;
+  state: Int32Array;
+  kReadBytesOrError: number;
+  kArrayBufferOffset: number;
+  kLastWriteWasAsync: number;
+}
+
+let bindings: Bindings | null | undefined;
+
+function load(): Bindings | null {
+  if (bindings !== undefined) return bindings;
+  bindings = null;
+  try {
+    const binding = (process as unknown as { binding(name: string): Record<string, unknown> }).binding;
+    const tcp = binding('tcp_wrap') as { TCP?: unknown; constants?: { SERVER?: number } };
+    const stream = binding('stream_wrap') as Record<string, unknown>;
+    const ok =
+      typeof tcp.TCP === 'function' &&
+      typeof tcp.constants?.SERVER === 'number' &&
+      typeof stream.WriteWrap === 'function' &&
+      typeof stream.ShutdownWrap === 'function' &&
+      stream.streamBaseState instanceof Int32Array &&
+      ['kReadBytesOrError', 'kArrayBufferOffset', 'kLastWriteWasAsync'].every(
+        (k) => typeof stream[k] === 'number',
+      );
+    if (!ok) return null;
+    const proto = (tcp.TCP as { prototype: Record<string, unknown> }).prototype;
+    const methods = [
+      'readStart',
+      'readStop',
+      'writeBuffer',
+      'shutdown',
+      'close',
+      'setNoDelay',
+      'getpeername',
+    ];
+    if (!methods.every((m) => typeof proto[m] === 'function')) return null;
+    bindings = {
+      TCP: tcp.TCP as Bindings['TCP'],
+      serverType: tcp.constants!.SERVER!,
+      WriteWrap: stream.WriteWrap as Bindings['WriteWrap'],
+      ShutdownWrap: stream.ShutdownWrap as Bindings['ShutdownWrap'],
+      state: stream.streamBaseState as Int32Array,
+      kReadBytesOrError: stream.kReadBytesOrError as number,
+      kArrayBufferOffset: stream.kArrayBufferOffset as number,
+      kLastWriteWasAsync: stream.kLastWriteWasAsync as number,
+    };
+  } catch {
+    bindings = null;
+  }
+  return bindings;
+}
+
+/** True when this Node has the TCP handle API this file uses. */
+export function handleTcpAvailable(): boolean {
+  return load() !== null;
+}
+
+/** Unsent bytes a connection may hold before its shard is told to stop sending to it. */
+const WRITE_BUDGET = 1 << 20;
+
+const ConnPhase = {
+  OPEN: 0,
+  /** end(): the queued writes go out, then a FIN, then the close. */
+  ENDING: 1,
+  CLOSED: 2,
+} as const;
+type ConnPhaseValue = (typeof ConnPhase)[keyof typeof ConnPhase];
+
+function onWriteDone(this: WriteReq, status: number): void {
+  this.buffer = null;
+  this.transport.written(status);
+}
+function ignoreRead(): void {}
+function onShutdownDone(this: ShutdownReq): void {
+  this.transport.destroy();
+}
+
+class HandleTransport implements Transport {
+  private phase: ConnPhaseValue = ConnPhase.OPEN;
+  /** Async writes not completed: the shutdown of end() waits for them. */
+  private pendingWrites = 0;
+  private congested = false;
+  private peer: string | undefined;
+  conn: ReturnType<Gateway['accept']>;
+
+  constructor(
+    private readonly handle: TcpHandle,
+    private readonly gateway: Gateway,
+    private readonly b: Bindings,
+  ) {}
+
+  /** Looked up when first asked for (the CONNECT hook, logs), not for every connection. */
+  get remoteAddress(): string {
+    if (this.peer === undefined) {
+      const out: PeerName = {};
+      this.peer = this.handle.getpeername(out) === 0 ? `${out.address}:${out.port}` : 'unknown';
+    }
+    return this.peer;
+  }
+
+  start(): void {
+    this.handle.onread = (buffer) => this.onRead(buffer);
+    const err = this.handle.readStart();
+    if (err) this.destroy();
+  }
+
+  private onRead(buffer: ArrayBuffer | undefined): void {
+    const { state } = this.b;
+    const n = state[this.b.kReadBytesOrError]!;
+    if (n > 0 && buffer) {
+      if (this.conn)
+        this.gateway.data(this.conn, new Uint8Array(buffer, state[this.b.kArrayBufferOffset], n));
+      return;
+    }
+    // EOF or an error (ECONNRESET ...): either way the connection is over. A client half-close
+    // ends the session, as it does with node:net's allowHalfOpen false.
+    if (n < 0 || n === UV_EOF) this.destroy();
+  }
+
+  write(bytes: Uint8Array): boolean {
+    if (this.phase !== ConnPhase.OPEN) return false;
+    const req = new this.b.WriteWrap();
+    req.handle = this.handle;
+    req.oncomplete = onWriteDone;
+    req.async = false;
+    req.transport = this;
+    const err = this.handle.writeBuffer(req, bytes);
+    if (err) {
+      this.destroy();
+      return false;
+    }
+    if (this.b.state[this.b.kLastWriteWasAsync]) {
+      // libuv writes the rest from this memory later: keep it alive until then.
+      req.buffer = bytes;
+      this.pendingWrites++;
+    }
+    if (this.handle.writeQueueSize < WRITE_BUDGET) return true;
+    this.congested = true;
+    return false;
+  }
+
+  /** An async write completed. */
+  written(status: number): void {
+    this.pendingWrites--;
+    if (this.phase === ConnPhase.CLOSED) return;
+    if (status < 0) {
+      this.destroy();
+      return;
+    }
+    if (this.phase === ConnPhase.ENDING) {
+      if (this.pendingWrites === 0) this.shutdown();
+      return;
+    }
+    if (this.congested && this.handle.writeQueueSize < WRITE_BUDGET >> 1) {
+      this.congested = false;
+      if (this.conn) this.gateway.drained(this.conn);
+    }
+  }
+
+  pause(): void {
+    if (this.phase !== ConnPhase.CLOSED) this.handle.readStop();
+  }
+  resume(): void {
+    if (this.phase !== ConnPhase.CLOSED) this.handle.readStart();
+  }
+
+  end(): void {
+    if (this.phase !== ConnPhase.OPEN) return;
+    this.phase = ConnPhase.ENDING;
+    if (this.pendingWrites === 0) this.shutdown();
+  }
+
+  private shutdown(): void {
+    const req = new this.b.ShutdownWrap();
+    req.handle = this.handle;
+    req.oncomplete = onShutdownDone;
+    req.transport = this;
+    if (this.handle.shutdown(req) !== 0) this.destroy();
+  }
+
+  destroy(): void {
+    if (this.phase === ConnPhase.CLOSED) return;
+    this.phase = ConnPhase.CLOSED;
+    this.handle.onread = ignoreRead; // Node asserts a function here
+    // As with net.Socket's 'close', the gateway hears of it once the handle is closed, never
+    // from inside the call that closed it.
+    const conn = this.conn;
+    this.handle.close(() => {
+      if (conn) this.gateway.closed(conn);
+    });
+  }
+}
+
+const WARN_EVERY_MS = 60_000;
+
+/** Counts failed accepts and says so on stderr at most once a minute (a flood must not flood the log). */
+function acceptErrors(): (status: number) => void {
+  let unreported = 0;
+  let last = -Infinity;
+  return (status) => {
+    unreported++;
+    const now = Date.now();
+    if (now - last < WARN_EVERY_MS) return;
+    last = now;
+    const code = status < 0 ? getSystemErrorName(status) : 'no handle';
+    const hint =
+      code === 'EMFILE' || code === 'ENFILE'
+        ? ': out of file descriptors; raise the limit (ulimit -n, LimitNOFILE) or lower --max-connections'
+        : '';
+    process.stderr.write(`weir: ${unreported} TCP connection(s) could not be accepted (${code})${hint}\n`);
+    unreported = 0;
+  };
+}
+
+export interface HandleListener {
+  readonly port: number;
+  close(): void;
+}
+
+/** Listen for MQTT over plain TCP on a TCP handle; resolves once it listens. */
+export async function listenTcpHandle(gateway: Gateway, host: string, port: number): Promise<HandleListener> {
+  const b = load();
+  if (!b) throw new WeirError('ERR_LISTEN', 'this Node.js has no TCP handle API; use --tcp-sockets net');
+  // A name binds its first address, as net.Server.listen does.
+  const { address, family } = isIP(host) ? { address: host, family: isIP(host) } : await lookup(host);
+  const server = new b.TCP(b.serverType);
+  const fail = (err: number): never => {
+    server.close();
+    throw listenError('MQTT/TCP', host, port, getSystemErrorName(err));
+  };
+  const bound = family === 6 ? server.bind6(address, port, 0) : server.bind(address, port);
+  if (bound) fail(bound);
+  const refused = acceptErrors();
+  server.onconnection = (status, client) => {
+    // An accept error (EMFILE: out of file descriptors) concerns only the connection not taken.
+    if (status !== 0 || !client) return refused(status);
+    // We batch writes ourselves (one write per socket per shard batch), so Nagle would only add
+    // delay: with it on, fan-out stalls on the peer's 40 ms delayed ACK.
+    client.setNoDelay(true);
+    const transport = new HandleTransport(client, gateway, b);
+    transport.conn = gateway.accept(transport);
+    if (transport.conn) transport.start();
+  };
+  const listening = server.listen(511);
+  if (listening) fail(listening);
+  const out: PeerName = {};
+  server.getsockname(out);
+  return {
+    port: out.port ?? port,
+    close: () => server.close(),
+  };
+}
