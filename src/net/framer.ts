@@ -39,8 +39,8 @@ export class Framer {
   /** The packet being gathered across reads: its exact size once the header is known. */
   private partial: Uint8Array | null = null;
   private filled = 0;
-  /** A fixed header cut short by the end of a read (at most 4 bytes). */
-  private readonly header = new Uint8Array(5);
+  /** A fixed header cut short by the end of a read (at most 4 bytes); made when first needed. */
+  private header: Uint8Array | null = null;
   private headerLength = 0;
 
   /**
@@ -91,7 +91,7 @@ export class Framer {
   /** Keep the unfinished packet that starts at `chunk[at]` (`length` 0: header unfinished). */
   private keepTail(chunk: Uint8Array, at: number, length: number): void {
     if (length === 0) {
-      this.header.set(chunk.subarray(at), 0);
+      (this.header ??= new Uint8Array(5)).set(chunk.subarray(at), 0);
       this.headerLength = chunk.length - at;
       return;
     }
@@ -106,15 +106,16 @@ export class Framer {
    */
   private continuePartial(chunk: Uint8Array, sink: RunSink): number {
     let used = 0;
-    if (this.headerLength > 0) {
+    const header = this.header;
+    if (header && this.headerLength > 0) {
       // Copy header bytes one at a time until the length is known: at most 4 of them.
       while (used < chunk.length) {
-        this.header[this.headerLength++] = chunk[used++]!;
-        const length = packetLength(this.header, 0, this.headerLength, this.maxPacketSize);
+        header[this.headerLength++] = chunk[used++]!;
+        const length = packetLength(header, 0, this.headerLength, this.maxPacketSize);
         if (length < 0) return length;
         if (length > 0) {
           this.partial = new Uint8Array(length);
-          this.partial.set(this.header.subarray(0, this.headerLength), 0);
+          this.partial.set(header.subarray(0, this.headerLength), 0);
           this.filled = this.headerLength;
           this.headerLength = 0;
           break;

@@ -170,6 +170,7 @@ export class Gateway {
     if (conn.socketClosed) return;
     conn.socketClosed = true;
     clearTimeout(conn.connectTimer);
+    conn.connectTimer = undefined;
     // Any connection a shard has seen gets a CLOSE, however it ended (client, framing error, the
     // shard's own CLOSE): the shard must forget it before its id can be reused.
     const link = conn.shard >= 0 ? this.liveLink(conn) : undefined;
@@ -241,6 +242,7 @@ export class Gateway {
 
   private async connect(conn: Connection, bytes: Uint8Array): Promise<void> {
     clearTimeout(conn.connectTimer);
+    conn.connectTimer = undefined;
     const level = protocolLevel(bytes);
     const result = this.codec.decode(bytes, 4, {
       fromClient: true,
@@ -361,6 +363,8 @@ export class Gateway {
       conn.held.shift();
       conn.heldBytes -= bytes.length;
     }
+    // Emptied by shift(), the array would keep its backing store for the connection's life.
+    conn.held.length = 0;
   }
 
   /** Pause reading until the held records are in the ring (backpressure from a busy shard). */

@@ -93,6 +93,15 @@ export interface ShardStats {
 
 const MiB = 1024 * 1024;
 
+/**
+ * A shard's young generation. V8 grows it (up to 32 MB of new space by default) when many
+ * objects survive, as a shard's sessions do while thousands of clients connect: resident memory
+ * per idle connection (4.3-4.6 KB in conn-10k) for no gain, since a shard's per-packet work
+ * allocates little. 4 MB: 3.6-3.7 KB per connection, and qos0-pairs and qos1-pairs no slower
+ * (three alternating runs each, bench/README.md).
+ */
+const SHARD_YOUNG_GENERATION_MB = 4;
+
 export class ShardPool extends EventEmitter<Events> {
   private readonly options: Required<Omit<ShardPoolOptions, 'onBatchEnd'>> &
     Pick<ShardPoolOptions, 'onBatchEnd'>;
@@ -121,6 +130,7 @@ export class ShardPool extends EventEmitter<Events> {
       maxThreads: options.shards,
       idleTimeout: Number.POSITIVE_INFINITY,
       concurrentTasksPerWorker: 1,
+      resourceLimits: { maxYoungGenerationSizeMb: SHARD_YOUNG_GENERATION_MB },
     });
   }
 

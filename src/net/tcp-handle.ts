@@ -27,7 +27,10 @@ interface PeerName {
   port?: number;
 }
 interface TcpHandle {
-  onread: (buffer: ArrayBuffer | undefined) => void;
+  /** Called by Node with the handle as `this`. */
+  onread: (this: TcpHandle, buffer: ArrayBuffer | undefined) => void;
+  /** Our transport, so that one onread function serves every handle (no closure each). */
+  owner?: HandleTransport;
   onconnection: (status: number, client: TcpHandle | undefined) => void;
   readonly writeQueueSize: number;
   readStart(): number;
@@ -134,6 +137,9 @@ function onWriteDone(this: WriteReq, status: number): void {
   this.transport.written(status);
 }
 function ignoreRead(): void {}
+function onHandleRead(this: TcpHandle, buffer: ArrayBuffer | undefined): void {
+  this.owner?.onRead(buffer);
+}
 function onShutdownDone(this: ShutdownReq): void {
   this.transport.destroy();
 }
@@ -162,12 +168,13 @@ class HandleTransport implements Transport {
   }
 
   start(): void {
-    this.handle.onread = (buffer) => this.onRead(buffer);
+    this.handle.owner = this;
+    this.handle.onread = onHandleRead;
     const err = this.handle.readStart();
     if (err) this.destroy();
   }
 
-  private onRead(buffer: ArrayBuffer | undefined): void {
+  onRead(buffer: ArrayBuffer | undefined): void {
     const { state } = this.b;
     const n = state[this.b.kReadBytesOrError]!;
     if (n > 0 && buffer) {
@@ -245,6 +252,7 @@ class HandleTransport implements Transport {
     if (this.phase === ConnPhase.CLOSED) return;
     this.phase = ConnPhase.CLOSED;
     this.handle.onread = ignoreRead; // Node asserts a function here
+    this.handle.owner = undefined;
     // As with net.Socket's 'close', the gateway hears of it once the handle is closed, never
     // from inside the call that closed it.
     const conn = this.conn;

@@ -54,16 +54,22 @@ export const AckResult = {
 } as const;
 export type AckResultValue = (typeof AckResult)[keyof typeof AckResult];
 
+const NO_FLIGHTS: ReadonlyMap<number, never> = new Map<number, never>();
+
 export class Outbound<M extends OutboundMessage> {
   private readonly ids = new PacketIds();
-  /** In flight, in the order sent: re-sent in this order on reconnect [MQTT-5.0 4.4.0-1]. */
-  private readonly flights = new Map<number, Inflight<M>>();
+  /**
+   * In flight, in the order sent: re-sent in this order on reconnect [MQTT-5.0 4.4.0-1]. Made
+   * at the first QoS 1/2 delivery, like `unsent` at the first reconnect with flows: an empty Map
+   * costs about 150 bytes, and most sessions of a large fleet never need one.
+   */
+  private flights: Map<number, Inflight<M>> | null = null;
   /**
    * Flows in flight that this connection has not been sent yet: after a reconnect every flow is
    * re-sent, but only as many at a time as the (possibly smaller) window allows; the rest keep
    * their packet identifiers (QoS 2 must) and go as acks come in [MQTT-5.0 3.3.4-9].
    */
-  private readonly unsent = new Set<number>();
+  private unsent: Set<number> | null = null;
   private readonly queue: M[] = [];
   private queueHead = 0;
   /** min(client's Receive Maximum, our maxInflight); changes at every CONNECT. */
@@ -78,7 +84,7 @@ export class Outbound<M extends OutboundMessage> {
   }
 
   get inflightCount(): number {
-    return this.flights.size;
+    return this.flights?.size ?? 0;
   }
 
   get queuedCount(): number {
@@ -87,20 +93,23 @@ export class Outbound<M extends OutboundMessage> {
 
   /** Room for one more new QoS 1/2 message in flight now (flows waiting to be re-sent go first). */
   get canSend(): boolean {
-    return this.unsent.size === 0 && this.flights.size < this.window;
+    return (this.unsent?.size ?? 0) === 0 && this.inflightCount < this.window;
   }
 
   /** A reconnect: every flow in flight must be sent again on the new connection. */
   markAllUnsent(): void {
-    for (const id of this.flights.keys()) this.unsent.add(id);
+    if (!this.flights?.size) return;
+    const unsent = (this.unsent ??= new Set());
+    for (const id of this.flights.keys()) unsent.add(id);
   }
 
   /** The next flow to re-send, if the window has room for it (oldest first), now marked sent. */
   nextResend(): Inflight<M> | undefined {
-    if (this.unsent.size === 0 || this.flights.size - this.unsent.size >= this.window) return undefined;
-    const id = this.unsent.values().next().value as number;
-    this.unsent.delete(id);
-    return this.flights.get(id);
+    const unsent = this.unsent;
+    if (!unsent?.size || this.inflightCount - unsent.size >= this.window) return undefined;
+    const id = unsent.values().next().value as number;
+    unsent.delete(id);
+    return this.flights?.get(id);
   }
 
   /** Start the flow of a QoS 1/2 message: its packet identifier, or 0 when none is free. */
@@ -108,7 +117,7 @@ export class Outbound<M extends OutboundMessage> {
     const id = this.ids.alloc();
     if (id === 0) return 0;
     const state = message.qos === 1 ? OutboundState.AWAIT_PUBACK : OutboundState.AWAIT_PUBREC;
-    this.flights.set(id, { id, state, message });
+    (this.flights ??= new Map()).set(id, { id, state, message });
     if (this.observer) {
       if (message.seq === undefined) this.observer.added(message, id);
       else this.observer.sent(message, id);
@@ -146,7 +155,7 @@ export class Outbound<M extends OutboundMessage> {
 
   /** PUBREC: the flow moves to AWAIT_PUBCOMP (the caller sends PUBREL). */
   pubrec(id: number): AckResultValue {
-    const f = this.flights.get(id);
+    const f = this.flights?.get(id);
     if (!f) return AckResult.UNKNOWN_ID;
     // A repeated PUBREC (after a reconnect) is answered with PUBREL again [MQTT-5.0 4.3.3-4].
     if (f.state === OutboundState.AWAIT_PUBCOMP) return AckResult.OK;
@@ -165,10 +174,10 @@ export class Outbound<M extends OutboundMessage> {
    * as acknowledged, is never re-sent, and no PUBREL follows [MQTT-5.0 4.4.0-2] [MQTT-5.0 4.3.3-4].
    */
   abandon(id: number): AckResultValue {
-    const f = this.flights.get(id);
+    const f = this.flights?.get(id);
     if (!f) return AckResult.UNKNOWN_ID;
-    this.flights.delete(id);
-    this.unsent.delete(id);
+    this.flights!.delete(id);
+    this.unsent?.delete(id);
     this.ids.free(id);
     this.observer?.done(f.message);
     return AckResult.OK;
@@ -197,28 +206,28 @@ export class Outbound<M extends OutboundMessage> {
 
   /** Every message held, in flight or queued (to store them all when a session becomes persistent). */
   *messages(): IterableIterator<M> {
-    for (const f of this.flights.values()) yield f.message;
+    if (this.flights) for (const f of this.flights.values()) yield f.message;
     for (let i = this.queueHead; i < this.queue.length; i++) yield this.queue[i]!;
   }
 
   /** The flows to resume on reconnect, in the order they were first sent. */
   inflight(): IterableIterator<Inflight<M>> {
-    return this.flights.values();
+    return (this.flights ?? NO_FLIGHTS).values();
   }
 
   /** Restore a flow from the store (a session that survived a restart). */
   restore(id: number, state: OutboundStateValue, message: M): boolean {
     if (!this.ids.take(id)) return false;
-    this.flights.set(id, { id, state, message });
+    (this.flights ??= new Map()).set(id, { id, state, message });
     return true;
   }
 
   private finish(id: number, expected: OutboundStateValue): AckResultValue {
-    const f = this.flights.get(id);
+    const f = this.flights?.get(id);
     if (!f) return AckResult.UNKNOWN_ID;
     if (f.state !== expected) return AckResult.WRONG_STATE;
-    this.flights.delete(id);
-    this.unsent.delete(id);
+    this.flights!.delete(id);
+    this.unsent?.delete(id);
     this.ids.free(id);
     this.observer?.done(f.message);
     return AckResult.OK;

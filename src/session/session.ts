@@ -41,11 +41,11 @@ export interface WillMessage {
 }
 
 export class Session {
-  /** Subscriptions by their full filter (with any $share prefix), as the client sent it. */
-  readonly subscriptions = new Map<string, { filter: string; options: SubscriptionOptions }>();
+  // The Map and Set below are made when first used: an empty one costs about 150 bytes, and a
+  // fleet's many idle sessions would pay that for nothing.
+  private subs: Map<string, { filter: string; options: SubscriptionOptions }> | undefined;
+  private qos2: Set<number> | undefined;
   readonly outbound: Outbound<StoredMessage>;
-  /** Inbound QoS 2 packet ids received and not yet released by PUBREL [MQTT-5.0 4.3.3-10]. */
-  readonly inboundQos2 = new Set<number>();
   /** The connection attached to this session, if any (its gateway connection id). */
   conn = -1;
   /** Seconds the session outlives its connection (0: ends with it; 0xFFFFFFFF: never). */
@@ -68,6 +68,20 @@ export class Session {
     maxQueued: number,
   ) {
     this.outbound = new Outbound<StoredMessage>(window, maxQueued);
+  }
+
+  /** Subscriptions by their full filter (with any $share prefix), as the client sent it. */
+  get subscriptions(): Map<string, { filter: string; options: SubscriptionOptions }> {
+    return (this.subs ??= new Map());
+  }
+
+  get hasSubscriptions(): boolean {
+    return (this.subs?.size ?? 0) > 0;
+  }
+
+  /** Inbound QoS 2 packet ids received and not yet released by PUBREL [MQTT-5.0 4.3.3-10]. */
+  get inboundQos2(): Set<number> {
+    return (this.qos2 ??= new Set());
   }
 
   get online(): boolean {

@@ -29,11 +29,16 @@ export class Channel implements WheelEntry {
   readonly aliasesIn: Array<Uint8Array | undefined> = [];
   /** Topic Alias Maximum the client accepts from us (its CONNECT), and the aliases we gave out. */
   aliasMaxOut = 0;
-  readonly aliasesOut = new Map<string, number>();
+  private aliases: Map<string, number> | undefined;
   /** A DISCONNECT with reason 0x00 arrived: the will must not be published [MQTT-5.0 3.1.2-10]. */
   disconnected = false;
   /** Acks waiting for the store, in the order their packets came (src/shard/durable-acks.ts). */
   pendingAcks: PendingAck[] | null = null;
+
+  /** Made when first used (MQTT 5 clients that accept aliases only). */
+  get aliasesOut(): Map<string, number> {
+    return (this.aliases ??= new Map());
+  }
 
   constructor(
     readonly conn: number,

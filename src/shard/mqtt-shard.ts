@@ -356,7 +356,8 @@ export class MqttShard implements ShardLogic {
     // Idempotent: a takeover can end a session (expiry 0) that a Clean Start then ends again, and
     // a handle freed twice would be given to two sessions.
     if (this.byHandle[session.handle] !== session) return;
-    for (const key of [...session.subscriptions.keys()]) this.unsubscribe(session, key);
+    if (session.hasSubscriptions)
+      for (const key of [...session.subscriptions.keys()]) this.unsubscribe(session, key);
     this.persist?.removeSession(session);
     session.epoch++;
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
