@@ -138,6 +138,7 @@ export class RingProducer extends RingEnd {
   private published: number;
   private cachedTail: number;
   private pending = -1;
+  private spaceWait: Promise<void> | undefined;
 
   constructor(ring: RingRef) {
     super(ring);
@@ -227,9 +228,19 @@ export class RingProducer extends RingEnd {
 
   /**
    * Resolves when the consumer has released space since the last failed reserve. Never blocks
-   * the thread (the main thread must keep serving other sockets).
+   * the thread (the main thread must keep serving other sockets). Callers that wait at the same
+   * time share one wait: the consumer wakes one waiter on TAIL and then clears the flag, so a
+   * second `Atomics.waitAsync` of its own would sleep through every later release (on the
+   * gateway, every connection held back by a full ring waits here at once).
    */
-  async waitForSpace(): Promise<void> {
+  waitForSpace(): Promise<void> {
+    this.spaceWait ??= this.waitForRelease().finally(() => {
+      this.spaceWait = undefined;
+    });
+    return this.spaceWait;
+  }
+
+  private async waitForRelease(): Promise<void> {
     Atomics.store(this.i32, this.waitingIndex, 1);
     const tail = Atomics.load(this.i32, this.tailIndex);
     if (tail >>> 0 !== this.cachedTail) {

@@ -47,6 +47,25 @@ describe('SPSC ring, one thread', () => {
     expect(p.write(99, record)).toBe(true);
   });
 
+  it('wakes every caller of waitForSpace on a full ring, not only the first', async () => {
+    // The gateway has one such caller per connection held back by a full ring; a caller left
+    // asleep is a connection whose reads stay paused for good.
+    const ring = makeRing(1024);
+    const p = new RingProducer(ring);
+    const c = new RingConsumer(ring);
+    const record = new Uint8Array(100);
+    while (p.write(1, record));
+    p.flush();
+    let woken = 0;
+    const waits = [p.waitForSpace(), p.waitForSpace(), p.waitForSpace()];
+    for (const w of waits) void w.then(() => woken++);
+    readAll(c);
+    c.release();
+    await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, 1000))]);
+    expect(woken).toBe(3);
+    expect(p.write(2, record)).toBe(true);
+  });
+
   it('never splits a record across the end of DATA (wrap marker)', () => {
     const ring = makeRing(1024);
     const p = new RingProducer(ring);
