@@ -165,6 +165,11 @@ export class DurableAcks {
     );
   }
 
+  /** Acks wait for room in the outbound ring. */
+  get hasBlocked(): boolean {
+    return this.blocked.size > 0;
+  }
+
   /** Write acks that found no room before. */
   retry(): void {
     for (const ch of this.blocked) {

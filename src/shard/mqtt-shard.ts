@@ -91,6 +91,7 @@ export class MqttShard implements ShardLogic {
   /** How far into the current DATA record packets were handled, when output filled up. */
   private resumeAt = 0;
   private readonly tick: NodeJS.Timeout;
+  private retryTimer: NodeJS.Timeout | undefined;
   /** A staging region for re-decoding stored messages (wills, queued, retained). */
   readonly staging: { ptr: number; cap: number };
   /** Where a topic resolved from an inbound Topic Alias is placed for the codec's record. */
@@ -144,8 +145,7 @@ export class MqttShard implements ShardLogic {
   }
 
   record(kind: number, conn: number, ptr: number, len: number): boolean {
-    if (this.pendingDrain.size > 0) this.drainPending();
-    this.acks.retry();
+    this.retryOutput();
     switch (kind) {
       case RecordKind.OPEN:
         if (!this.hasRoom()) return false;
@@ -178,6 +178,7 @@ export class MqttShard implements ShardLogic {
 
   async close(): Promise<void> {
     clearInterval(this.tick);
+    clearTimeout(this.retryTimer);
     await this.persist?.store.close();
   }
 
@@ -232,20 +233,47 @@ export class MqttShard implements ShardLogic {
     return this.peers.waiting;
   }
 
+  /**
+   * The end of a batch. Sessions that a DRAINED record made sendable again, or that waited for
+   * room in the outbound ring, are served here rather than at the next record or the next tick:
+   * a slow reader that catches up gets its queue at once, not a second later per window.
+   */
   flush(): void {
+    this.retryOutput();
     this.acks.commit();
     if (this.peers.active) this.peers.flush();
   }
 
-  /** Publish what was written outside the batch loop (acks released by a store flush). */
+  /**
+   * Publish what was written outside the batch loop (acks released by a store flush). An ack
+   * that found the ring full is looked at again within a millisecond: its publisher, waiting for
+   * it, may send nothing that would bring the shard back otherwise.
+   */
   flushOutput(): void {
-    this.acks.retry();
+    this.retryOutput();
     if (this.peers.active) this.peers.flush();
     this.ctx.out.flush();
+    if (this.waitsForRoom() && !this.retryTimer) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.flushOutput();
+      }, 1);
+    }
   }
 
+  /** Work that waits for room in a ring: the shard looks again within a millisecond. */
   busy(): boolean {
-    return this.peers.active && this.peers.busy;
+    return this.waitsForRoom() || (this.peers.active && this.peers.busy);
+  }
+
+  /** Queued messages and acks that found the outbound ring full, written now if they fit. */
+  private retryOutput(): void {
+    if (this.pendingDrain.size > 0) this.drainPending();
+    this.acks.retry();
+  }
+
+  private waitsForRoom(): boolean {
+    return this.pendingDrain.size > 0 || this.acks.hasBlocked;
   }
 
   /**
