@@ -9,9 +9,10 @@ import { WeirError } from './errors.js';
 import { type AuthHook, type ClientInfo, Gateway } from './net/gateway.js';
 import type { Properties, QoS } from './protocol/packets.js';
 import { validateTopicName } from './protocol/topic.js';
-import { listenTcp, type TcpListener } from './net/tcp-listener.js';
-import { type HttpListener, listenHttp } from './net/http-api.js';
-import { listenWs, type WsListener } from './net/ws-listener.js';
+import { listenTcp } from './net/tcp-listener.js';
+import { listenHttp } from './net/http-api.js';
+import type { Listener } from './net/listener.js';
+import { listenWs } from './net/ws-listener.js';
 import type { ShardConfig } from './shard/mqtt-shard.js';
 
 export interface BrokerOptions extends Partial<WeirConfig> {
@@ -48,7 +49,7 @@ interface BrokerEvents {
 export class Broker extends EventEmitter<BrokerEvents> {
   readonly config: WeirConfig;
   private gateway: Gateway | undefined;
-  private readonly endpoints: Array<TcpListener | WsListener | HttpListener> = [];
+  private readonly endpoints: Listener[] = [];
   readonly ports: BrokerPorts = {};
 
   constructor(
@@ -140,7 +141,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
   }
 
-  private track(listener: TcpListener | WsListener | HttpListener): number {
+  private track(listener: Listener): number {
     this.endpoints.push(listener);
     return listener.port;
   }

@@ -16,6 +16,12 @@ export interface TlsPeer {
   fingerprint256?: string;
 }
 
+/**
+ * Unsent bytes a socket transport may hold before `write` returns false (and its shard is told
+ * to stop sending to it); it reports `drained` once below half of that.
+ */
+export const WRITE_BUDGET = 1 << 20;
+
 export interface Transport {
   readonly remoteAddress: string;
   /** The TLS peer of a TLS or WSS connection (undefined on plain TCP and WebSocket). */

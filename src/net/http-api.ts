@@ -3,12 +3,10 @@
 // costs the shards nothing per request.
 import { WeirError } from '../errors.js';
 import type { Gateway } from './gateway.js';
+import type { Listener } from './listener.js';
 import { assertNativeUws, uws } from './uws.js';
 
-export interface HttpListener {
-  readonly port: number;
-  close(): void;
-}
+export type HttpListener = Listener;
 
 /** The /health document: 200 when every shard runs, 503 otherwise. */
 export function health(gateway: Gateway): {

@@ -9,15 +9,14 @@
 // same syscalls (readStart, writeBuffer, shutdown, close) with none of that.
 //
 // The handle API is Node's internal one (process.binding('tcp_wrap'), 'stream_wrap'): stable
-// across Node 16 to 22, but not public. `handleTcpAvailable()` checks the shapes this file uses,
-// and the listener falls back to node:net when they are not there (or with --tcp-sockets net).
+// across Node 16 to 22, but not public. `load()` checks the shapes this file uses, and the
+// listener falls back to node:net when they are not there (or with --tcp-sockets net).
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { getSystemErrorName } from 'node:util';
-import { WeirError } from '../errors.js';
-import type { Transport } from './connection.js';
+import { type Transport, WRITE_BUDGET } from './connection.js';
 import type { Gateway } from './gateway.js';
-import { listenError } from './listen-error.js';
+import { type Listener, listenError } from './listener.js';
 
 /** libuv's end of stream. */
 const UV_EOF = -4095;
@@ -44,13 +43,11 @@ interface TcpHandle {
   bind(address: string, port: number): number;
   bind6(address: string, port: number, flags: number): number;
   listen(backlog: number): number;
-  unref(): void;
 }
 interface WriteReq {
   handle: TcpHandle;
   oncomplete: (status: number) => void;
   async: boolean;
-  bytes: number;
   buffer: Uint8Array | null;
   transport: HandleTransport;
 }
@@ -116,14 +113,6 @@ function load(): Bindings | null {
   return bindings;
 }
 
-/** True when this Node has the TCP handle API this file uses. */
-export function handleTcpAvailable(): boolean {
-  return load() !== null;
-}
-
-/** Unsent bytes a connection may hold before its shard is told to stop sending to it. */
-const WRITE_BUDGET = 1 << 20;
-
 const ConnPhase = {
   OPEN: 0,
   /** end(): the queued writes go out, then a FIN, then the close. */
@@ -148,7 +137,6 @@ class HandleTransport implements Transport {
   private phase: ConnPhaseValue = ConnPhase.OPEN;
   /** Async writes not completed: the shutdown of end() waits for them. */
   private pendingWrites = 0;
-  private congested = false;
   private peer: string | undefined;
   conn: ReturnType<Gateway['accept']>;
 
@@ -158,7 +146,7 @@ class HandleTransport implements Transport {
     private readonly b: Bindings,
   ) {}
 
-  /** Looked up when first asked for (the CONNECT hook, logs), not for every connection. */
+  /** Looked up at CONNECT (for the OPEN record and the events), not for every accept. */
   get remoteAddress(): string {
     if (this.peer === undefined) {
       const out: PeerName = {};
@@ -204,9 +192,7 @@ class HandleTransport implements Transport {
       req.buffer = bytes;
       this.pendingWrites++;
     }
-    if (this.handle.writeQueueSize < WRITE_BUDGET) return true;
-    this.congested = true;
-    return false;
+    return this.handle.writeQueueSize < WRITE_BUDGET;
   }
 
   /** An async write completed. */
@@ -221,10 +207,8 @@ class HandleTransport implements Transport {
       if (this.pendingWrites === 0) this.shutdown();
       return;
     }
-    if (this.congested && this.handle.writeQueueSize < WRITE_BUDGET >> 1) {
-      this.congested = false;
-      if (this.conn) this.gateway.drained(this.conn);
-    }
+    // The gateway ignores this unless it told the shard to stop (conn.congested).
+    if (this.conn && this.handle.writeQueueSize < WRITE_BUDGET >> 1) this.gateway.drained(this.conn);
   }
 
   pause(): void {
@@ -283,15 +267,16 @@ function acceptErrors(): (status: number) => void {
   };
 }
 
-export interface HandleListener {
-  readonly port: number;
-  close(): void;
+/**
+ * Listen for MQTT over plain TCP on a TCP handle; resolves once it listens. Undefined when this
+ * Node.js lacks the handle API this file uses (the caller falls back to net.Socket).
+ */
+export function listenTcpHandle(gateway: Gateway, host: string, port: number): Promise<Listener> | undefined {
+  const b = load();
+  return b ? listenOn(b, gateway, host, port) : undefined;
 }
 
-/** Listen for MQTT over plain TCP on a TCP handle; resolves once it listens. */
-export async function listenTcpHandle(gateway: Gateway, host: string, port: number): Promise<HandleListener> {
-  const b = load();
-  if (!b) throw new WeirError('ERR_LISTEN', 'this Node.js has no TCP handle API; use --tcp-sockets net');
+async function listenOn(b: Bindings, gateway: Gateway, host: string, port: number): Promise<Listener> {
   // A name binds its first address, as net.Server.listen does.
   const { address, family } = isIP(host) ? { address: host, family: isIP(host) } : await lookup(host);
   const server = new b.TCP(b.serverType);
@@ -305,9 +290,7 @@ export async function listenTcpHandle(gateway: Gateway, host: string, port: numb
   server.onconnection = (status, client) => {
     // An accept error (EMFILE: out of file descriptors) concerns only the connection not taken.
     if (status !== 0 || !client) return refused(status);
-    // We batch writes ourselves (one write per socket per shard batch), so Nagle would only add
-    // delay: with it on, fan-out stalls on the peer's 40 ms delayed ACK.
-    client.setNoDelay(true);
+    client.setNoDelay(true); // why: see serve() in tcp-listener.ts
     const transport = new HandleTransport(client, gateway, b);
     transport.conn = gateway.accept(transport);
     if (transport.conn) transport.start();

@@ -2,13 +2,10 @@
 // plain TCP to tcp-handle.ts (TCP handles without a net.Socket each), the default.
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
-import type { TlsPeer, Transport } from './connection.js';
+import { type TlsPeer, type Transport, WRITE_BUDGET } from './connection.js';
 import type { Gateway } from './gateway.js';
-import { listenError } from './listen-error.js';
-import { handleTcpAvailable, listenTcpHandle } from './tcp-handle.js';
-
-/** Unsent bytes a TCP connection may hold before its shard is told to stop sending to it. */
-const WRITE_BUDGET = 1 << 20;
+import { type Listener, listenError } from './listener.js';
+import { listenTcpHandle } from './tcp-handle.js';
 
 class SocketTransport implements Transport {
   readonly remoteAddress: string;
@@ -70,10 +67,7 @@ export interface TcpListenOptions {
   sockets?: 'handle' | 'net';
 }
 
-export interface TcpListener {
-  readonly port: number;
-  close(): void;
-}
+export type TcpListener = Listener;
 
 function serve(gateway: Gateway, socket: Socket, secure: boolean): void {
   // We batch writes ourselves (one write per socket per shard batch), so Nagle would only add delay: with it on,
@@ -91,7 +85,8 @@ function serve(gateway: Gateway, socket: Socket, secure: boolean): void {
 /** Listen for MQTT over TCP (or TLS); resolves once it listens. */
 export function listenTcp(gateway: Gateway, options: TcpListenOptions): Promise<TcpListener> {
   if (!options.tls && (options.sockets ?? 'handle') === 'handle') {
-    if (handleTcpAvailable()) return listenTcpHandle(gateway, options.host, options.port);
+    const onHandles = listenTcpHandle(gateway, options.host, options.port);
+    if (onHandles) return onHandles;
     process.stderr.write(
       'weir: this Node.js lacks the TCP handle API (tcp_wrap) Weir uses for plain TCP; ' +
         'serving it on net.Socket instead (same behaviour, more CPU and memory per connection)\n',

@@ -5,6 +5,7 @@
 import { WeirError } from '../errors.js';
 import type { Connection, TlsPeer, Transport } from './connection.js';
 import type { Gateway } from './gateway.js';
+import type { Listener } from './listener.js';
 import { assertNativeUws, type UWS, uws } from './uws.js';
 
 /** The subprotocols we speak, in order of preference [MQTT-5.0 6.0.0-3] (3.1 clients offer mqttv3.1). */
@@ -55,10 +56,7 @@ export interface WsListenOptions {
   maxPacketSize: number;
 }
 
-export interface WsListener {
-  readonly port: number;
-  close(): void;
-}
+export type WsListener = Listener;
 
 /** Listen for MQTT over WebSocket (or secure WebSocket) at /mqtt. */
 export function listenWs(gateway: Gateway, options: WsListenOptions): Promise<WsListener> {

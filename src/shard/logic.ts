@@ -40,17 +40,11 @@ export interface ShardLogic {
   peerDown?(index: number): void;
   /** After `record` returned false: true when what is full is a ring to another shard. */
   waitingForPeer?(): boolean;
-  /**
-   * The end of a batch: finish what it made possible, publish what was written to other shards
-   * (before the gateway's ring is flushed).
-   */
+  /** Publish what was written to other shards (before the gateway's ring is flushed). */
   flush?(): void;
   /** What start-up restored from the store, if the logic has one. */
   readonly startup?: StartupReport;
-  /**
-   * Work is waiting that a look soon could finish (a backlog towards another shard, or queued
-   * messages waiting for room in the outbound ring).
-   */
+  /** Work is waiting that a look soon could finish (a backlog towards another shard). */
   busy?(): boolean;
 }
 

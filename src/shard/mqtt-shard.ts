@@ -244,36 +244,31 @@ export class MqttShard implements ShardLogic {
     if (this.peers.active) this.peers.flush();
   }
 
-  /**
-   * Publish what was written outside the batch loop (acks released by a store flush). An ack
-   * that found the ring full is looked at again within a millisecond: its publisher, waiting for
-   * it, may send nothing that would bring the shard back otherwise.
-   */
+  /** Publish what was written outside the batch loop (acks released by a store flush). */
   flushOutput(): void {
     this.retryOutput();
     if (this.peers.active) this.peers.flush();
     this.ctx.out.flush();
-    if (this.waitsForRoom() && !this.retryTimer) {
+  }
+
+  busy(): boolean {
+    return this.peers.active && this.peers.busy;
+  }
+
+  /**
+   * Queued messages and acks that found the outbound ring full, written now if they fit. What
+   * still does not fit is looked at again within a millisecond: a publisher waiting for its
+   * PUBACK sends nothing that would bring the shard back, nor does a slow reader after DRAINED.
+   */
+  private retryOutput(): void {
+    if (this.pendingDrain.size > 0) this.drainPending();
+    this.acks.retry();
+    if ((this.pendingDrain.size > 0 || this.acks.hasBlocked) && !this.retryTimer) {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         this.flushOutput();
       }, 1);
     }
-  }
-
-  /** Work that waits for room in a ring: the shard looks again within a millisecond. */
-  busy(): boolean {
-    return this.waitsForRoom() || (this.peers.active && this.peers.busy);
-  }
-
-  /** Queued messages and acks that found the outbound ring full, written now if they fit. */
-  private retryOutput(): void {
-    if (this.pendingDrain.size > 0) this.drainPending();
-    this.acks.retry();
-  }
-
-  private waitsForRoom(): boolean {
-    return this.pendingDrain.size > 0 || this.acks.hasBlocked;
   }
 
   /**
@@ -435,7 +430,6 @@ export class MqttShard implements ShardLogic {
   }
 
   private onTick(): void {
-    if (this.pendingDrain.size > 0) this.drainPending();
     this.sweepExpired();
     this.ctx.port.postMessage({
       type: 'stats',

@@ -82,7 +82,7 @@ function reserveRing(
   return ring;
 }
 
-/** How long a shard waiting for room in a ring (another shard's, or its own outbound) sleeps. */
+/** How long a shard blocked on a full ring of another shard sleeps before it looks again. */
 const PEER_POLL_MS = 1;
 
 export default async function shardMain(init: ShardInit): Promise<string> {

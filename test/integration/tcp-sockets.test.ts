@@ -39,6 +39,14 @@ describe.each(['handle', 'net'] as const)('--tcp-sockets %s', (tcpSockets) => {
     await broker.close();
   });
 
+  /** A client connected (CONNACK read) with `connect(...)`'s packet. */
+  async function session(...args: Parameters<typeof connect>): Promise<RawClient> {
+    const c = await RawClient.connect(broker.ports.tcp!);
+    c.send(connect(...args));
+    await c.next();
+    return c;
+  }
+
   it('reports the client address as address:port in client.connected', async () => {
     const c = await RawClient.connect(broker.ports.tcp!);
     c.send(connect('where-am-i'));
@@ -49,13 +57,9 @@ describe.each(['handle', 'net'] as const)('--tcp-sockets %s', (tcpSockets) => {
   });
 
   it('delivers a 1.5 MB message whole to a subscriber that reads it in pieces', async () => {
-    const sub = await RawClient.connect(broker.ports.tcp!);
-    sub.send(connect('big-sub'));
-    await sub.next();
+    const sub = await session('big-sub');
     await sub.subscribe({ topic: 'big', qos: 1 });
-    const pub = await RawClient.connect(broker.ports.tcp!);
-    pub.send(connect('big-pub'));
-    await pub.next();
+    const pub = await session('big-pub');
     // Bigger than what one write puts into the socket, so the rest is written asynchronously.
     const payload = Buffer.alloc(1_500_000);
     for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
@@ -68,14 +72,10 @@ describe.each(['handle', 'net'] as const)('--tcp-sockets %s', (tcpSockets) => {
   });
 
   it('holds QoS 1 messages for a subscriber that stops reading, and sends them all in order once it reads again', async () => {
-    const sub = await RawClient.connect(broker.ports.tcp!);
-    sub.send(connect('stops-reading'));
-    await sub.next();
+    const sub = await session('stops-reading');
     await sub.subscribe({ topic: 'stall', qos: 1 });
     sub.socket.pause();
-    const pub = await RawClient.connect(broker.ports.tcp!);
-    pub.send(connect('stall-pub'));
-    await pub.next();
+    const pub = await session('stall-pub');
     // 300 x 64 KiB: more than the socket buffers on both sides and the 1 MiB write budget, so
     // the broker's writes go asynchronous, the shard is told to stop, and is told when to go on.
     const payload = Buffer.alloc(64 * 1024, 0x5a);
@@ -108,17 +108,11 @@ describe.each(['handle', 'net'] as const)('--tcp-sockets %s', (tcpSockets) => {
   });
 
   it('[MQTT-3.1.1 3.1.2-8] publishes the will of a client that half-closes without DISCONNECT', async () => {
-    const watcher = await RawClient.connect(broker.ports.tcp!);
-    watcher.send(connect('will-watcher'));
-    await watcher.next();
+    const watcher = await session('will-watcher');
     await watcher.subscribe('wills/#');
-    const c = await RawClient.connect(broker.ports.tcp!);
-    c.send(
-      connect('half-closer', 4, {
-        will: { topic: 'wills/half-closer', payload: Buffer.from('gone'), qos: 0, retain: false },
-      }),
-    );
-    await c.next();
+    const c = await session('half-closer', 4, {
+      will: { topic: 'wills/half-closer', payload: Buffer.from('gone'), qos: 0, retain: false },
+    });
     await c.end(); // FIN, no DISCONNECT: the broker closes its side too
     expect(c.closed).toBe(true);
     expect(await watcher.next()).toMatchObject({ cmd: 'publish', topic: 'wills/half-closer' });
@@ -126,9 +120,7 @@ describe.each(['handle', 'net'] as const)('--tcp-sockets %s', (tcpSockets) => {
   });
 
   it('ends the session of a client reset mid-packet and reports it disconnected', async () => {
-    const c = await RawClient.connect(broker.ports.tcp!);
-    c.send(connect('reset-me'));
-    await c.next();
+    const c = await session('reset-me');
     c.send(Buffer.from([0x30, 0x10, 0x00])); // a PUBLISH cut short
     c.socket.resetAndDestroy();
     const until = Date.now() + 3000;
@@ -144,27 +136,20 @@ describe.each(['handle', 'net'] as const)('--tcp-sockets %s', (tcpSockets) => {
 });
 
 describe('--tcp-sockets handle listens where asked', () => {
-  it.runIf(hasIpv6Loopback)('on ::1 (IPv6)', async () => {
-    const b = await startBroker({ host: '::1' });
+  /** A broker on `host` answers a client that connects to `host`. */
+  async function answersOn(host: string, clientId: string): Promise<void> {
+    const b = await startBroker({ host });
     try {
-      const c = await RawClient.connect(b.ports.tcp!, '::1');
-      c.send(connect('v6'));
+      const c = await RawClient.connect(b.ports.tcp!, host);
+      c.send(connect(clientId));
       expect(await c.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
       await c.end();
     } finally {
       await b.close();
     }
-  });
+  }
 
-  it('on a host name (localhost), resolved first', async () => {
-    const b = await startBroker({ host: 'localhost' });
-    try {
-      const c = await RawClient.connect(b.ports.tcp!, 'localhost');
-      c.send(connect('by-name'));
-      expect(await c.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
-      await c.end();
-    } finally {
-      await b.close();
-    }
-  });
+  it.runIf(hasIpv6Loopback)('on ::1 (IPv6)', () => answersOn('::1', 'v6'));
+
+  it('on a host name (localhost), resolved first', () => answersOn('localhost', 'by-name'));
 });

@@ -1,5 +1,11 @@
-// The one wording of "a listener could not open", for every TCP-based listener.
+// What every listener (TCP, TLS, WebSocket, HTTP) is to the broker, and the one wording of
+// "a listener could not open".
 import { WeirError } from '../errors.js';
+
+export interface Listener {
+  readonly port: number;
+  close(): void;
+}
 
 /** `code` is the errno name (EADDRINUSE ...); `detail` is said when there is no better hint. */
 export function listenError(
