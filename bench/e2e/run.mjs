@@ -20,7 +20,9 @@
 //
 // Environment:
 //   ROUNDS (3), DURATION (8, seconds measured per run), WARMUP (2), THREADS (mqload threads, 1)
-//   BROKERS        subset of "weir mosquitto aedes" (space or comma separated)
+//   BROKERS        subset of "weir mosquitto aedes floor" (space or comma separated; default the
+//                  first three). floor is bench/e2e/floor-broker.c: framing and QoS 0 forwarding
+//                  with nothing else, the floor any broker can reach with this generator here
 //   NODELAY=1      TCP_NODELAY in Mosquitto and aedes too (default: theirs, Nagle on; Weir always
 //                  sets TCP_NODELAY and batches its own writes)
 //   WEIR_NODE_ARGS node options for the Weir process, e.g. "--max-semi-space-size=2"
@@ -165,8 +167,10 @@ for (const a of argv) {
   if (!SCENARIOS[a]) die(`unknown scenario "${a}"; scenarios: ${Object.keys(SCENARIOS).join(' ')}`);
 }
 const scenarios = argv.length ? [...new Set(argv)] : Object.keys(SCENARIOS);
-const ALL_BROKERS = ['weir', 'mosquitto', 'aedes'];
-const wanted = words(env.BROKERS).length ? [...new Set(words(env.BROKERS))] : ALL_BROKERS;
+// 'floor' (bench/e2e/floor-broker.c) runs only when BROKERS names it
+const ALL_BROKERS = ['weir', 'mosquitto', 'aedes', 'floor'];
+const DEFAULT_BROKERS = ['weir', 'mosquitto', 'aedes'];
+const wanted = words(env.BROKERS).length ? [...new Set(words(env.BROKERS))] : DEFAULT_BROKERS;
 for (const b of wanted)
   if (!ALL_BROKERS.includes(b)) die(`unknown broker "${b}" in BROKERS; brokers: ${ALL_BROKERS}`);
 
@@ -331,27 +335,30 @@ process.on('SIGINT', () => onInterrupt('SIGINT'));
 process.on('SIGTERM', () => onInterrupt('SIGTERM'));
 
 // ---------- mqload ----------
-function buildMqload() {
-  const src = path.join(HERE, 'mqload.c');
+// a C program of bench/e2e, built once into node_modules/.cache/weir-bench (rebuilt when the
+// source is newer)
+function buildC(name, libs) {
+  const src = path.join(HERE, `${name}.c`);
   const base = existsSync(path.join(ROOT, 'node_modules'))
     ? path.join(ROOT, 'node_modules/.cache')
     : os.tmpdir();
   const dir = path.join(base, 'weir-bench');
-  const bin = path.join(dir, 'mqload');
+  const bin = path.join(dir, name);
   if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
   mkdirSync(dir, { recursive: true });
   const cc = env.CC || 'cc';
-  const args = ['-O2', '-o', bin, src, '-lpthread'];
-  say(`building mqload: ${cc} ${args.join(' ')}`);
+  const args = ['-O2', '-o', bin, src, ...libs];
+  say(`building ${name}: ${cc} ${args.join(' ')}`);
   const r = spawnSync(cc, args, { encoding: 'utf8' });
   if (r.status !== 0) {
     process.stderr.write(r.stderr ?? '');
     die(
-      `could not build mqload with ${cc}${r.error ? ` (${r.error.message})` : ''}; install a C compiler (apt-get install gcc)`,
+      `could not build ${name} with ${cc}${r.error ? ` (${r.error.message})` : ''}; install a C compiler (apt-get install gcc)`,
     );
   }
   return bin;
 }
+const buildMqload = () => buildC('mqload', ['-lpthread']);
 
 function runMqload(bin, args, errFile, timeoutMs) {
   return new Promise((resolve) => {
@@ -405,6 +412,7 @@ const weirDurability = weirOpt('durability') ?? 'memory';
 const NODE_ARGS = (env.WEIR_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 
 let OUTDIR = '';
+let floorBin = '';
 const BROKERS = {
   weir: {
     check() {
@@ -476,6 +484,20 @@ const BROKERS = {
         args: [path.join(HERE, 'aedes-broker.mjs'), String(port)],
         env: { BROKER_NODELAY: NODELAY ? '1' : '0' },
       };
+    },
+  },
+  floor: {
+    check() {
+      floorBin = buildC('floor-broker', []);
+      return undefined;
+    },
+    version: () => 'bench/e2e/floor-broker.c',
+    settings: () =>
+      'QoS 0, exact and prefix/# filters, one write per connection per loop turn, TCP_NODELAY on',
+    unsupported: (sc) =>
+      /--qos [12]/.test(SCENARIOS[sc].args) || sc === 'shared' ? 'QoS 0 only' : undefined,
+    command(port) {
+      return { cmd: floorBin, args: [String(port)] };
     },
   },
 };
@@ -655,7 +677,7 @@ function medians(recs) {
 
 function ratioRows(meds, present, skipped) {
   const get = (b, sc) => meds.find((m) => m.broker === b && m.scenario === sc && m.ok > 0);
-  const peers = ['mosquitto', 'aedes'];
+  const peers = peersOf(present);
   const rows = [];
   const metrics = (sc) => {
     const s = SCENARIOS[sc];
@@ -695,16 +717,12 @@ function ratioRows(meds, present, skipped) {
   }
   return rows;
 }
-const RATIO_HEAD = [
-  'scenario',
-  'metric',
-  'weir',
-  'mosquitto',
-  'aedes',
-  'weir ÷ mosquitto',
-  'weir ÷ aedes',
-  'flags',
-];
+// the floor (bench/e2e/floor-broker.c) is a column only when it ran
+const peersOf = (present) => ['mosquitto', 'aedes', ...(present.includes('floor') ? ['floor'] : [])];
+const ratioHead = (present) => {
+  const peers = peersOf(present);
+  return ['scenario', 'metric', 'weir', ...peers, ...peers.map((p) => `weir ÷ ${p}`), 'flags'];
+};
 
 function machine() {
   let distro = '';
@@ -815,7 +833,7 @@ async function main() {
       : 'medians: one round, so the runs above are the figures',
     ...(ROUNDS > 1 ? [runTable(meds), ''] : ['']),
     'ratios of the medians, Weir ÷ peer (recv msg/s: higher is better; latency and KB per connection: lower is better):',
-    textTable(RATIO_HEAD, ratioRows(meds, present, skipped)),
+    textTable(ratioHead(present), ratioRows(meds, present, skipped)),
     '',
     `flags: gen CPU ≥ ${GEN_BUSY_PCT}% = mqload itself may limit that row; lost/dup/errors ≠ 0; other CPU ≥ ${OTHER_BUSY_PCT}% = other processes took CPU during the run (noise).`,
     'CPU % columns: 100 = one core, inside the measurement window; KB/conn = (peak RSS after − RSS before) / connections.',
@@ -825,7 +843,7 @@ async function main() {
   const md = [
     ...header.map((l) => `${l}  `),
     '',
-    mdTable(RATIO_HEAD, ratioRows(meds, present, skipped)),
+    mdTable(ratioHead(present), ratioRows(meds, present, skipped)),
     '',
     mdTable(
       COLS.map(([h]) => h),
