@@ -37,7 +37,7 @@ typedef struct conn {
     buf_t in, out;
     struct topic **subs; /* topics this connection subscribed to */
     int nsubs, capsubs;
-    struct conn *next_dirty;
+    struct conn *next_dirty, *next_dead;
 } conn_t;
 
 typedef struct topic {
@@ -54,6 +54,7 @@ static topic_t *g_topics[1 << HASH_BITS];
 static topic_t **g_prefix;
 static int g_nprefix;
 static conn_t *g_dirty;
+static conn_t *g_dead; /* closed this turn, freed at its end */
 static int g_ep;
 
 static void die(const char *what) {
@@ -152,31 +153,21 @@ static void close_conn(conn_t *c) {
     }
     epoll_ctl(g_ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
-    /* freed at the end of the loop turn, when no dirty list or event refers to it */
+    /* freed at the end of the loop turn: this turn's events and dirty list may still name it */
+    c->next_dead = g_dead;
+    g_dead = c;
 }
 
-/* Remaining Length at p (at most 4 bytes): 0 = need more bytes, -1 = malformed, else header bytes. */
-static int remaining_length(const uint8_t *p, size_t n, uint32_t *len) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) {
-        if ((size_t)(1 + i) >= n) return 0;
-        v |= (uint32_t)(p[1 + i] & 127) << (7 * i);
-        if (!(p[1 + i] & 128)) {
-            *len = v;
-            return 2 + i;
-        }
-    }
-    return -1;
-}
-
-static int varint_skip(const uint8_t *p, size_t n, size_t *off, uint32_t *v) {
+/* A variable byte integer at p[*off]: 1 and *off past it, 0 = need more bytes, -1 = over 4 bytes. */
+static int varint(const uint8_t *p, size_t n, size_t *off, uint32_t *v) {
     uint32_t x = 0;
-    for (int i = 0; i < 4 && *off < n; i++) {
+    for (int i = 0; i < 4; i++) {
+        if (*off >= n) return 0;
         uint8_t b = p[(*off)++];
         x |= (uint32_t)(b & 127) << (7 * i);
         if (!(b & 128)) {
             *v = x;
-            return 0;
+            return 1;
         }
     }
     return -1;
@@ -217,7 +208,7 @@ static int packet(conn_t *c, const uint8_t *pkt, size_t hdr, uint32_t rl) {
         size_t off = 2;
         uint32_t plen = 0;
         if (c->v5) {
-            if (varint_skip(b, rl, &off, &plen) < 0 || off + plen > rl) return -1;
+            if (varint(b, rl, &off, &plen) <= 0 || off + plen > rl) return -1;
             off += plen;
         }
         uint8_t ack[8 + 4096];
@@ -270,11 +261,12 @@ static ssize_t parse(conn_t *c, const uint8_t *p, size_t n) {
     size_t off = 0;
     while (!c->closed && n - off >= 2) {
         uint32_t rl;
-        int hdr = remaining_length(p + off, n - off, &rl);
-        if (hdr < 0) break;
-        if (hdr == 0 || n - off < (size_t)hdr + rl) return (ssize_t)off;
-        if (packet(c, p + off, (size_t)hdr, rl) < 0) break;
-        off += (size_t)hdr + rl;
+        size_t hdr = 1; /* the Remaining Length follows the first byte */
+        int r = varint(p + off, n - off, &hdr, &rl);
+        if (r < 0) break;
+        if (r == 0 || n - off < hdr + rl) return (ssize_t)off;
+        if (packet(c, p + off, hdr, rl) < 0) break;
+        off += hdr + rl;
     }
     if (c->closed || n - off >= 2) { /* malformed, refused, or closed by a DISCONNECT */
         close_conn(c);
@@ -350,8 +342,6 @@ int main(int argc, char **argv) {
     epoll_ctl(g_ep, EPOLL_CTL_ADD, ls, &ev);
     fprintf(stderr, "floor-broker: listening on 127.0.0.1:%s\n", argv[1]);
     struct epoll_event evs[512];
-    conn_t **dead = NULL;
-    int ndead = 0, capdead = 0;
     for (;;) {
         int n = epoll_wait(g_ep, evs, 512, -1);
         if (n < 0 && errno != EINTR) die("epoll_wait");
@@ -372,32 +362,20 @@ int main(int argc, char **argv) {
             if (c->closed) continue;
             if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable(c);
             if (!c->closed && (evs[i].events & EPOLLOUT)) flush(c);
-            if (c->closed) {
-                if (ndead == capdead) dead = xrealloc(dead, sizeof *dead * (capdead = capdead ? capdead * 2 : 64));
-                dead[ndead++] = c;
-            }
         }
         for (conn_t *c = g_dirty, *next; c; c = next) { /* one write per connection per turn */
             next = c->next_dirty;
             c->dirty = 0;
             flush(c);
-            if (c->closed && c->nsubs >= 0) {
-                if (ndead == capdead) dead = xrealloc(dead, sizeof *dead * (capdead = capdead ? capdead * 2 : 64));
-                dead[ndead++] = c;
-                c->nsubs = -1; /* listed once */
-            }
         }
         g_dirty = NULL;
-        for (int i = 0; i < ndead; i++) {
-            conn_t *c = dead[i];
-            if (c->nsubs == -2) continue;
+        for (conn_t *c = g_dead, *next; c; c = next) {
+            next = c->next_dead;
             free(c->in.p);
             free(c->out.p);
             free(c->subs);
-            c->nsubs = -2;
+            free(c);
         }
-        /* the conn structs themselves are leaked on purpose: a closed one can still sit in this
-         * turn's event array; 100 bytes per closed connection is nothing for a benchmark run */
-        ndead = 0;
+        g_dead = NULL;
     }
 }

@@ -167,10 +167,12 @@ for (const a of argv) {
   if (!SCENARIOS[a]) die(`unknown scenario "${a}"; scenarios: ${Object.keys(SCENARIOS).join(' ')}`);
 }
 const scenarios = argv.length ? [...new Set(argv)] : Object.keys(SCENARIOS);
-// 'floor' (bench/e2e/floor-broker.c) runs only when BROKERS names it
 const ALL_BROKERS = ['weir', 'mosquitto', 'aedes', 'floor'];
-const DEFAULT_BROKERS = ['weir', 'mosquitto', 'aedes'];
-const wanted = words(env.BROKERS).length ? [...new Set(words(env.BROKERS))] : DEFAULT_BROKERS;
+// an optIn broker (the floor) runs only when BROKERS names it
+const OPT_IN = ['floor'];
+const wanted = words(env.BROKERS).length
+  ? [...new Set(words(env.BROKERS))]
+  : ALL_BROKERS.filter((b) => !OPT_IN.includes(b));
 for (const b of wanted)
   if (!ALL_BROKERS.includes(b)) die(`unknown broker "${b}" in BROKERS; brokers: ${ALL_BROKERS}`);
 
@@ -494,8 +496,7 @@ const BROKERS = {
     version: () => 'bench/e2e/floor-broker.c',
     settings: () =>
       'QoS 0, exact and prefix/# filters, one write per connection per loop turn, TCP_NODELAY on',
-    unsupported: (sc) =>
-      /--qos [12]/.test(SCENARIOS[sc].args) || sc === 'shared' ? 'QoS 0 only' : undefined,
+    unsupported: (sc) => (/--qos [12]/.test(SCENARIOS[sc].args) ? 'QoS 0 only' : undefined),
     command(port) {
       return { cmd: floorBin, args: [String(port)] };
     },
@@ -717,8 +718,9 @@ function ratioRows(meds, present, skipped) {
   }
   return rows;
 }
-// the floor (bench/e2e/floor-broker.c) is a column only when it ran
-const peersOf = (present) => ['mosquitto', 'aedes', ...(present.includes('floor') ? ['floor'] : [])];
+// every peer has a column ('skipped' when it could not run), an opt-in one only when it ran
+const peersOf = (present) =>
+  ALL_BROKERS.filter((b) => b !== 'weir' && (!OPT_IN.includes(b) || present.includes(b)));
 const ratioHead = (present) => {
   const peers = peersOf(present);
   return ['scenario', 'metric', 'weir', ...peers, ...peers.map((p) => `weir ÷ ${p}`), 'flags'];
