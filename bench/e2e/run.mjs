@@ -168,7 +168,7 @@ for (const a of argv) {
 }
 const scenarios = argv.length ? [...new Set(argv)] : Object.keys(SCENARIOS);
 const ALL_BROKERS = ['weir', 'mosquitto', 'aedes', 'floor'];
-// an optIn broker (the floor) runs only when BROKERS names it
+// an opt-in broker (the floor) runs only when BROKERS names it
 const OPT_IN = ['floor'];
 const wanted = words(env.BROKERS).length
   ? [...new Set(words(env.BROKERS))]
