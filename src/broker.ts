@@ -86,6 +86,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       memoryBytes: this.options.shardMemoryBytes ?? c.shardMemoryMb * 1024 * 1024,
       maxConnections: c.maxConnections,
       connectTimeout: c.connectTimeout,
+      directWrites: c.directWrites === 'on',
       onClient: (event, info) => this.emit(`client.${event}`, info),
     });
     await this.gateway.start();
@@ -203,7 +204,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       ['subscriptions/count', String(subscriptions)],
       ['retained messages/count', String(retained)],
       ['load/bytes/received', String(gateway.counters.bytesIn)],
-      ['load/bytes/sent', String(gateway.counters.bytesOut)],
+      ['load/bytes/sent', String(gateway.bytesSent)],
     ];
     for (const [name, value] of values) this.publish(`$SYS/broker/${name}`, value, { retain: true });
   }

@@ -11,6 +11,8 @@ export interface WeirConfig {
   host: string;
   /** Plain TCP on libuv TCP handles (handle) or on net.Socket (net). */
   tcpSockets: 'handle' | 'net';
+  /** Shards write small batches to plain-TCP sockets themselves (on), or leave every write to the main thread (off). */
+  directWrites: 'on' | 'off';
   /** MQTT over TCP; 0 = do not open. */
   port: number;
   /** MQTT over WebSocket at /mqtt; 0 = do not open. */
@@ -91,6 +93,14 @@ export const OPTIONS: readonly Option[] = [
     choices: ['handle', 'net'],
     default: 'handle',
     help: "plain TCP on Node's TCP handles, without a net.Socket per connection (handle: fewer CPU and memory per connection; see bench/README.md), or on net.Socket (net); handle falls back to net when this Node.js lacks that API",
+  },
+  {
+    key: 'directWrites',
+    name: 'direct-writes',
+    kind: 'string',
+    choices: ['on', 'off'],
+    default: 'on',
+    help: 'on: a shard writes a small batch of packets to plain-TCP sockets (on TCP handles) itself instead of waking the main thread, which saves a thread wake-up per message at low rates (see docs/architecture.md); off: the main thread writes everything',
   },
   {
     key: 'wsPort',

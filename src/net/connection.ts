@@ -1,6 +1,7 @@
 // One client connection as the gateway sees it, whatever carries it (TCP, TLS, WebSocket): the
 // transport's bytes, the framer, and where its packets go. The gateway never interprets packets
 // after CONNECT: that is the shard's job.
+import type { WriteSlots } from '../ring/write-slots.js';
 import { Framer } from './framer.js';
 
 /** What the gateway needs from a transport: the same for node:net/tls sockets and uWS sockets. */
@@ -34,6 +35,11 @@ export interface Transport {
   /** Stop / restart reading (backpressure from a full ring). */
   pause(): void;
   resume(): void;
+  /**
+   * Let the shards write to this socket themselves from now on, while it has nothing of the
+   * transport's own queued (src/ring/write-slots.ts). Only plain TCP on TCP handles can.
+   */
+  lendWrites?(slots: WriteSlots, id: number): void;
   /** Close after the queued bytes are written. */
   end(): void;
   /** Close now. */

@@ -9,6 +9,7 @@ import { connackRefusal, ReasonCode } from '../protocol/reason-codes.js';
 import { shardOf } from '../protocol/shard-of.js';
 import { instantiate } from '../protocol/wasm.js';
 import { encodeOpen, makeTag, OPEN_ASSIGNED_ID, RecordKind, type RecordKindNumber } from '../ring/records.js';
+import { WriteSlots } from '../ring/write-slots.js';
 import { Connection, ConnState, type TlsPeer, type Transport } from './connection.js';
 import { type ShardLink, ShardPool } from './shard-pool.js';
 
@@ -48,6 +49,8 @@ export interface GatewayOptions {
   authenticate?: AuthHook;
   memoryBytes?: number;
   ringCapacity?: number;
+  /** Shards write small batches to plain-TCP sockets themselves (default true; src/shard/direct-write.ts). */
+  directWrites?: boolean;
 }
 
 export { shardOf };
@@ -71,10 +74,14 @@ export class Gateway {
   readonly counters = { accepted: 0, refused: 0, framingErrors: 0, bytesIn: 0, bytesOut: 0 };
   private readonly maxRun: number;
   private readonly heldBudget: number;
+  /** The sockets shards may write to themselves (none with directWrites false). */
+  private readonly slots: WriteSlots | undefined;
 
   constructor(private readonly options: GatewayOptions) {
     const ringCapacity = options.ringCapacity ?? ringFor(options.maxPacketSize);
+    this.slots = options.directWrites === false ? undefined : new WriteSlots();
     this.pool = new ShardPool({
+      writeSlots: this.slots?.buffer,
       shards: options.shards,
       logic: options.logic,
       settings: options.shardSettings,
@@ -99,6 +106,13 @@ export class Gateway {
 
   start(): Promise<void> {
     return this.pool.start();
+  }
+
+  /** Bytes written to clients: by the main thread, and by the shards themselves (their last reports). */
+  get bytesSent(): number {
+    let sent = this.counters.bytesOut;
+    for (let i = 0; i < this.pool.size; i++) sent += this.pool.link(i)?.stats?.directBytes ?? 0;
+    return sent;
   }
 
   get connectionCount(): number {
@@ -287,6 +301,8 @@ export class Gateway {
     if (!link) return this.refuse(conn, version, ReasonCode.SERVER_UNAVAILABLE);
     conn.shardGeneration = link.generation;
     conn.state = ConnState.ROUTED;
+    // Before the OPEN record: the shard may write the CONNACK itself.
+    if (this.slots) conn.transport.lendWrites?.(this.slots, conn.id);
     this.options.onClient?.('connected', {
       clientId,
       remoteAddress: conn.transport.remoteAddress,

@@ -49,7 +49,7 @@ export function metrics(gateway: Gateway, startedAt: number): string {
     [['', c.framingErrors]],
   );
   metric('bytes_received_total', 'counter', 'Bytes read from clients.', [['', c.bytesIn]]);
-  metric('bytes_sent_total', 'counter', 'Bytes written to clients.', [['', c.bytesOut]]);
+  metric('bytes_sent_total', 'counter', 'Bytes written to clients.', [['', gateway.bytesSent]]);
   const perShard = (
     key:
       | 'messagesIn'
@@ -59,7 +59,8 @@ export function metrics(gateway: Gateway, startedAt: number): string {
       | 'subscriptions'
       | 'retained'
       | 'forwarded'
-      | 'heapBytes',
+      | 'heapBytes'
+      | 'directBytes',
   ) => {
     const values: Array<[string, number]> = [];
     for (let i = 0; i < gateway.pool.size; i++)
@@ -84,6 +85,12 @@ export function metrics(gateway: Gateway, startedAt: number): string {
     'counter',
     'Records of PUBLISHes passed to other shards (one per target shard; retained ones go to every shard).',
     perShard('forwarded'),
+  );
+  metric(
+    'direct_bytes_sent_total',
+    'counter',
+    'Bytes a shard wrote to plain-TCP sockets itself (small batches; the main thread wrote the rest).',
+    perShard('directBytes'),
   );
   metric('sessions', 'gauge', 'Sessions held, online or not.', perShard('sessions'));
   metric('shard_heap_bytes', 'gauge', "The shard thread's JS heap in use.", perShard('heapBytes'));

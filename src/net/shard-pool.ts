@@ -44,6 +44,8 @@ export interface ShardPoolOptions {
   onBatchEnd?(link: ShardLink): void;
   /** Restart a shard that died (default true). */
   restart?: boolean;
+  /** The gateway's write slots (src/ring/write-slots.ts): shards may then write to sockets themselves. */
+  writeSlots?: SharedArrayBuffer;
 }
 
 export interface ShardLink {
@@ -89,6 +91,8 @@ export interface ShardStats {
   storeBytes: number;
   /** The shard thread's JS heap in use. */
   heapBytes: number;
+  /** Bytes the shard wrote to sockets itself since it started (src/shard/direct-write.ts). */
+  directBytes: number;
 }
 
 const MiB = 1024 * 1024;
@@ -103,8 +107,8 @@ const MiB = 1024 * 1024;
 const SHARD_YOUNG_GENERATION_MB = 4;
 
 export class ShardPool extends EventEmitter<Events> {
-  private readonly options: Required<Omit<ShardPoolOptions, 'onBatchEnd'>> &
-    Pick<ShardPoolOptions, 'onBatchEnd'>;
+  private readonly options: Required<Omit<ShardPoolOptions, 'onBatchEnd' | 'writeSlots'>> &
+    Pick<ShardPoolOptions, 'onBatchEnd' | 'writeSlots'>;
   private readonly piscina: Piscina;
   private readonly module = compileModule();
   private readonly links: Array<ShardLink | undefined>;
@@ -234,6 +238,7 @@ export class ShardPool extends EventEmitter<Events> {
       ringCapacity: this.options.ringCapacity,
       logic: this.options.logic,
       settings: this.options.settings,
+      writeSlots: this.options.writeSlots,
       port: port2,
     };
     let wasReady = false;

@@ -14,6 +14,7 @@
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { getSystemErrorName } from 'node:util';
+import type { WriteSlots } from '../ring/write-slots.js';
 import { type Transport, WRITE_BUDGET } from './connection.js';
 import type { Gateway } from './gateway.js';
 import { type Listener, listenError } from './listener.js';
@@ -32,6 +33,8 @@ interface TcpHandle {
   owner?: HandleTransport;
   onconnection: (status: number, client: TcpHandle | undefined) => void;
   readonly writeQueueSize: number;
+  /** The socket's file descriptor (-1 where libuv has none to give). */
+  readonly fd: number;
   readStart(): number;
   readStop(): number;
   writeBuffer(req: WriteReq, data: Uint8Array): number;
@@ -119,6 +122,10 @@ class HandleTransport implements Transport {
   private pendingWrites = 0;
   private peer: string | undefined;
   conn: ReturnType<Gateway['accept']>;
+  /** Where the shard may write to this socket itself (src/ring/write-slots.ts); token 0: it may not. */
+  private slots: WriteSlots | undefined;
+  private slotId = 0;
+  private slotToken = 0;
 
   constructor(
     private readonly handle: TcpHandle,
@@ -155,8 +162,26 @@ class HandleTransport implements Transport {
     if (n < 0 || n === UV_EOF) this.destroy();
   }
 
+  lendWrites(slots: WriteSlots, id: number): void {
+    this.slots = slots;
+    this.slotId = id;
+    this.slotToken = slots.open(id, this.handle.fd);
+  }
+
+  /** No shard writes to the socket from now until reopenSlot (and never once it is closing). */
+  private closeSlot(): void {
+    if (this.slotToken !== 0) this.slots?.close(this.slotId);
+  }
+
+  private reopenSlot(): void {
+    if (this.slotToken !== 0 && this.phase === ConnPhase.OPEN && this.pendingWrites === 0)
+      this.slots?.reopen(this.slotId, this.slotToken);
+  }
+
   write(bytes: Uint8Array): boolean {
     if (this.phase !== ConnPhase.OPEN) return false;
+    // The shard does not write while we do, nor while libuv holds bytes of ours to send later.
+    this.closeSlot();
     const req = new this.b.WriteWrap();
     req.handle = this.handle;
     req.oncomplete = onWriteDone;
@@ -171,7 +196,7 @@ class HandleTransport implements Transport {
       // libuv writes the rest from this memory later: keep it alive until then.
       req.buffer = bytes;
       this.pendingWrites++;
-    }
+    } else this.reopenSlot();
     return this.handle.writeQueueSize < WRITE_BUDGET;
   }
 
@@ -187,6 +212,7 @@ class HandleTransport implements Transport {
       if (this.pendingWrites === 0) this.destroy();
       return;
     }
+    this.reopenSlot();
     // The gateway ignores this unless it told the shard to stop (conn.congested).
     if (this.conn && this.handle.writeQueueSize < WRITE_BUDGET >> 1) this.gateway.drained(this.conn);
   }
@@ -206,12 +232,16 @@ class HandleTransport implements Transport {
    */
   end(): void {
     if (this.phase !== ConnPhase.OPEN) return;
+    this.closeSlot();
     this.phase = ConnPhase.ENDING;
     if (this.pendingWrites === 0) this.destroy();
   }
 
   destroy(): void {
     if (this.phase === ConnPhase.CLOSED) return;
+    // Before the descriptor is closed (and its number free for the next accept), no shard may
+    // be writing to it: this waits out a write in progress.
+    this.closeSlot();
     this.phase = ConnPhase.CLOSED;
     this.handle.onread = ignoreRead; // Node asserts a function here
     this.handle.owner = undefined;

@@ -25,8 +25,22 @@
 //         └──────────────┴──────────────┴───────────────────────┴─────────┘
 //
 // LENGTH == WRAP means "the rest of DATA is unused; continue at DATA + 0". TAG is the caller's
-// (in the broker: a connection id and a record kind). HEAD and TAIL are free-running u32 counters:
-// used = (HEAD − TAIL) mod 2^32, so capacity is at most 2^30.
+// (in the broker: a connection id and a record kind), except TAG == VOID: a record its producer
+// took back before publishing it (RingProducer.settle), which consumers step over. HEAD and TAIL
+// are free-running u32 counters: used = (HEAD − TAIL) mod 2^32, so capacity is at most 2^30.
+//
+// Taking records back happens only between commit and flush, where the consumer cannot look:
+//
+//   a record whose first K payload bytes the producer delivered some other way (trimmed)
+//         ┌────────┬─────┬──────────────────────────┬───────────────┐
+//  before │ LENGTH │ TAG │ K bytes gone │ the rest  │ pad           │
+//         └────────┴─────┴──────────────────────────┴───────────────┘
+//         ┌────────┬─────┬───────────┬─────────┬────────┬──────┬────┐
+//  after  │ rest   │ TAG │ the rest  │ pad → 8 │ LENGTH │ VOID │ …  │  a VOID record fills the
+//         └────────┴─────┴───────────┴─────────┴────────┴──────┴────┘  gap to the old end, if any
+//
+// Both records are 8-byte multiples, so the gap is 0 or at least a record header: the records
+// after it stay where they were.
 //
 // Why each counter and flag has a cache line of its own: the two threads write different fields
 // all the time; sharing a line makes every store invalidate the other core's copy (measured here:
@@ -44,6 +58,8 @@ export const RECORD_HEADER = 8;
 export const RECORD_ALIGN = 8;
 /** LENGTH value of the marker that skips the unused end of DATA. */
 export const RECORD_WRAP = 0xffffffff;
+/** TAG of a record taken back before it was published: consumers never return it. */
+export const RECORD_VOID = 0xffffffff;
 
 export const RING_MIN_CAPACITY = 1024;
 export const RING_MAX_CAPACITY = 1 << 30;

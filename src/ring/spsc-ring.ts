@@ -17,6 +17,7 @@ import {
   RECORD_HEADER,
   RECORD_LENGTH,
   RECORD_TAG,
+  RECORD_VOID,
   RECORD_WRAP,
   RING_CONSUMER_SLEEPING,
   RING_DATA,
@@ -138,6 +139,8 @@ export class RingProducer extends RingEnd {
   private published: number;
   private cachedTail: number;
   private pending = -1;
+  /** Records committed since the last flush. */
+  private unpublished = 0;
   private spaceWait: Promise<void> | undefined;
 
   constructor(ring: RingRef) {
@@ -183,6 +186,7 @@ export class RingProducer extends RingEnd {
     this.u32[(at + RECORD_TAG) >> 2] = tag;
     this.head = (this.head + recordSpace(length)) >>> 0;
     this.pending = -1;
+    this.unpublished++;
   }
 
   /** Reserve, copy and commit in one call. False when the ring has no room. */
@@ -194,11 +198,73 @@ export class RingProducer extends RingEnd {
     return true;
   }
 
+  /** Records committed since the last flush. */
+  get unpublishedRecords(): number {
+    return this.unpublished;
+  }
+
+  /** Bytes of DATA committed since the last flush (records, their headers and padding). */
+  get unpublishedBytes(): number {
+    return (this.head - this.published) >>> 0;
+  }
+
+  /** True when the consumer has released every record published so far (it holds none of ours). */
+  get caughtUp(): boolean {
+    this.cachedTail = Atomics.load(this.i32, this.tailIndex) >>> 0;
+    return this.cachedTail === this.published;
+  }
+
+  /**
+   * Before a flush: offer each record committed since the last one, oldest first, to `take`,
+   * which returns how many of its leading payload bytes the caller delivered some other way, or
+   * -1 for none at all: its whole length takes the record back (the consumer never sees it), a
+   * part trims it to the rest (layout.ts has the picture), -1 leaves it as it is. When every
+   * record is taken back there is nothing to publish, and the space is reused at once.
+   */
+  settle(take: (tag: number, offset: number, length: number) => number): void {
+    let kept = false;
+    for (let pos = this.published; pos !== this.head;) {
+      const at = pos & this.mask;
+      const length = this.u32[(this.data + at + RECORD_LENGTH) >> 2]!;
+      if (length === RECORD_WRAP) {
+        pos = (pos + this.capacity - at) >>> 0;
+        continue;
+      }
+      const tagIndex = (this.data + at + RECORD_TAG) >> 2;
+      const tag = this.u32[tagIndex]!;
+      if (tag !== RECORD_VOID) {
+        const done = take(tag, this.data + at + RECORD_HEADER, length);
+        if (done === length) this.u32[tagIndex] = RECORD_VOID;
+        else {
+          if (done > 0) this.trim(this.data + at, length, done);
+          kept = true;
+        }
+      }
+      pos = (pos + recordSpace(length)) >>> 0;
+    }
+    if (kept) return;
+    this.head = this.published;
+    this.unpublished = 0;
+  }
+
+  /** Drop the first `done` payload bytes of the unpublished record at `at`; a VOID record fills the gap. */
+  private trim(at: number, length: number, done: number): void {
+    const payload = at + RECORD_HEADER;
+    const rest = length - done;
+    this.u8.copyWithin(payload, payload + done, payload + length);
+    this.u32[(at + RECORD_LENGTH) >> 2] = rest;
+    const gap = recordSpace(length) - recordSpace(rest);
+    if (gap === 0) return;
+    this.u32[(at + recordSpace(rest) + RECORD_LENGTH) >> 2] = gap - RECORD_HEADER;
+    this.u32[(at + recordSpace(rest) + RECORD_TAG) >> 2] = RECORD_VOID;
+  }
+
   /** Publish every committed record; wake the consumer only if it said it sleeps. Once per batch. */
   flush(): void {
     if (this.head === this.published) return;
     Atomics.store(this.i32, this.headIndex, this.head | 0);
     this.published = this.head;
+    this.unpublished = 0;
     if (Atomics.load(this.i32, this.sleepingIndex) !== 1) return;
     if (this.bellIndex < 0) Atomics.notify(this.i32, this.headIndex, 1);
     else ringBell(this.i32, this.bellIndex);
@@ -279,22 +345,26 @@ export class RingConsumer extends RingEnd {
    * `release`), or -1 when the ring is empty.
    */
   next(): number {
-    if (this.tail === this.cachedHead) {
-      this.cachedHead = Atomics.load(this.i32, this.headIndex) >>> 0;
-      if (this.tail === this.cachedHead) return -1;
+    for (;;) {
+      if (this.tail === this.cachedHead) {
+        this.cachedHead = Atomics.load(this.i32, this.headIndex) >>> 0;
+        if (this.tail === this.cachedHead) return -1;
+      }
+      let pos = this.tail & this.mask;
+      let length = this.u32[(this.data + pos + RECORD_LENGTH) >> 2]!;
+      if (length === RECORD_WRAP) {
+        // A wrap marker is only ever written together with the record that follows it.
+        this.tail = (this.tail + this.capacity - pos) >>> 0;
+        pos = 0;
+        length = this.u32[(this.data + RECORD_LENGTH) >> 2]!;
+      }
+      const tag = this.u32[(this.data + pos + RECORD_TAG) >> 2]!;
+      this.tail = (this.tail + recordSpace(length)) >>> 0;
+      if (tag === RECORD_VOID) continue; // taken back by the producer
+      this.tag = tag;
+      this.offset = this.data + pos + RECORD_HEADER;
+      return length;
     }
-    let pos = this.tail & this.mask;
-    let length = this.u32[(this.data + pos + RECORD_LENGTH) >> 2]!;
-    if (length === RECORD_WRAP) {
-      // A wrap marker is only ever written together with the record that follows it.
-      this.tail = (this.tail + this.capacity - pos) >>> 0;
-      pos = 0;
-      length = this.u32[(this.data + RECORD_LENGTH) >> 2]!;
-    }
-    this.tag = this.u32[(this.data + pos + RECORD_TAG) >> 2]!;
-    this.offset = this.data + pos + RECORD_HEADER;
-    this.tail = (this.tail + recordSpace(length)) >>> 0;
-    return length;
   }
 
   /** Give the space of every record returned so far back to the producer. Once per batch. */

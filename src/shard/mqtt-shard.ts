@@ -21,6 +21,7 @@ import { dispatch } from './handlers/index.js';
 import { injectPublish, publishWill } from './handlers/broker-publish.js';
 import type { ShardContext, ShardLogic, StartupReport } from './logic.js';
 import { DurableAcks } from './durable-acks.js';
+import { directBytes } from './direct-write.js';
 import { Output, WriteResult } from './output.js';
 import { FORWARD_ANSWER, FORWARD_DELIVER, FORWARD_RETAIN } from './peer-records.js';
 import { Persistence } from './persist.js';
@@ -441,6 +442,7 @@ export class MqttShard implements ShardLogic {
       forwarded: this.peers.stats.forwarded,
       storeBytes: this.persist?.store.sizeBytes ?? 0,
       heapBytes: getHeapStatistics().used_heap_size,
+      directBytes: directBytes(this.ctx.out),
     });
     this.wheel.advance(this.nowSeconds(), (entry) => {
       if (entry instanceof Channel) this.keepAliveDue(entry);

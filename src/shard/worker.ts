@@ -9,6 +9,8 @@ import { BELL_BYTES, Doorbell } from '../ring/doorbell.js';
 import { ringBytes } from '../ring/layout.js';
 import { RecordKind, tagConnection, tagKind } from '../ring/records.js';
 import { initRing, RingConsumer, RingProducer, type RingRef } from '../ring/spsc-ring.js';
+import { WriteSlots } from '../ring/write-slots.js';
+import { DirectOutbound } from './direct-write.js';
 import type { ShardLogic, ShardLogicFactory, StartupReport } from './logic.js';
 
 /** Where shard `index` receives from another shard: its memory, ring and doorbell. */
@@ -35,6 +37,8 @@ export interface ShardInit {
   port: MessagePort;
   /** The rings of the shards already running that this one writes to (a restart). */
   peers: PeerRef[];
+  /** The gateway's write slots: with them, small batches go to the sockets from here (./direct-write.ts). */
+  writeSlots?: SharedArrayBuffer;
 }
 
 /** Sent once on the port when the rings are ready: their base offsets in the shard's memory. */
@@ -95,7 +99,9 @@ export default async function shardMain(init: ShardInit): Promise<string> {
   // The gateway drains the outbound ring in a loop of its own, sleeping on the ring's HEAD.
   const outboundRef = reserveRing(wasm, init.ringCapacity, `shard ${init.index} outbound ring`, undefined);
   const inbound = new RingConsumer(inboundRef);
-  const out = new RingProducer(outboundRef);
+  const out = init.writeSlots
+    ? new DirectOutbound(outboundRef, new WriteSlots(init.writeSlots))
+    : new RingProducer(outboundRef);
   const peerRefs: Array<RingRef | undefined> = [];
   const peerIn: Array<RingConsumer | undefined> = [];
   for (let k = 0; k < init.shards; k++) {

@@ -105,6 +105,11 @@ export class RawClient {
     return this.closedFlag;
   }
 
+  /** Why the bytes received stopped making packets (garbage from the broker), if they did. */
+  get error(): Error | undefined {
+    return this.failure;
+  }
+
   /** All bytes received so far, concatenated. */
   rawBytes(): Buffer {
     return Buffer.concat(this.raw);

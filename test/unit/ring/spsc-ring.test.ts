@@ -112,6 +112,105 @@ describe('SPSC ring, one thread', () => {
   });
 });
 
+describe('SPSC ring: records settled before they are published', () => {
+  const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (seed + i) & 0xff);
+
+  it('publishes nothing when every record is taken back, and reuses their space', () => {
+    const ring = makeRing(1024);
+    const p = new RingProducer(ring);
+    const c = new RingConsumer(ring);
+    const first = p.reserve(10);
+    p.commit(1, 10);
+    p.write(2, bytes(30, 0));
+    expect(p.unpublishedRecords).toBe(2);
+    p.settle((_tag, _offset, length) => length);
+    p.flush();
+    expect(c.next()).toBe(-1);
+    expect(p.unpublishedRecords).toBe(0);
+    expect(p.reserve(10)).toBe(first);
+  });
+
+  it('delivers the records left, in order, and skips those taken back', () => {
+    const ring = makeRing(1024);
+    const p = new RingProducer(ring);
+    const c = new RingConsumer(ring);
+    for (let tag = 1; tag <= 5; tag++) p.write(tag, bytes(tag * 3, tag));
+    p.write(6, new Uint8Array(0));
+    p.settle((tag, _offset, length) => (tag % 2 === 0 ? length : -1));
+    p.flush();
+    expect(readAll(c).map(([tag]) => tag)).toEqual([1, 3, 5]);
+  });
+
+  it('trims a record to the bytes not yet delivered, whatever the padding, and keeps the records after it', () => {
+    // Lengths and cuts chosen so that the trimmed record leaves no gap (20 → 17: both 32 bytes
+    // of ring) and a gap that a VOID record fills (40 → 3: 48 bytes become 16 + a 32-byte VOID).
+    for (const [length, done] of [
+      [20, 3],
+      [40, 37],
+      [40, 1],
+      [9, 8],
+    ] as const) {
+      const ring = makeRing(1024);
+      const p = new RingProducer(ring);
+      const c = new RingConsumer(ring);
+      p.write(1, bytes(length, 7));
+      p.write(2, bytes(5, 100));
+      p.settle((tag) => (tag === 1 ? done : -1));
+      p.flush();
+      expect(readAll(c)).toEqual([
+        [1, [...bytes(length, 7).subarray(done)]],
+        [2, [...bytes(5, 100)]],
+      ]);
+      c.release();
+      // The ring goes on from the same place: nothing was lost or overlapped.
+      p.write(3, bytes(12, 50));
+      p.flush();
+      expect(readAll(c)).toEqual([[3, [...bytes(12, 50)]]]);
+    }
+  });
+
+  it('settles records on both sides of a wrap marker', () => {
+    const ring = makeRing(1024);
+    const p = new RingProducer(ring);
+    const c = new RingConsumer(ring);
+    p.write(9, bytes(450, 0));
+    p.write(9, bytes(450, 0));
+    p.flush();
+    readAll(c);
+    c.release();
+    // Starts near the end of DATA: the second record wraps to the front.
+    p.write(1, bytes(60, 1));
+    p.write(2, bytes(200, 2));
+    p.write(3, bytes(30, 3));
+    const seen: number[] = [];
+    p.settle((tag, _offset, length) => {
+      seen.push(tag);
+      return tag === 2 ? 150 : tag === 1 ? length : -1;
+    });
+    p.flush();
+    expect(seen).toEqual([1, 2, 3]);
+    expect(readAll(c)).toEqual([
+      [2, [...bytes(200, 2).subarray(150)]],
+      [3, [...bytes(30, 3)]],
+    ]);
+  });
+
+  it('knows whether its consumer has released everything published', () => {
+    const ring = makeRing(1024);
+    const p = new RingProducer(ring);
+    const c = new RingConsumer(ring);
+    expect(p.caughtUp).toBe(true);
+    p.write(1, bytes(4, 0));
+    expect(p.caughtUp).toBe(true); // committed, not published: the consumer holds none of it
+    p.flush();
+    expect(p.caughtUp).toBe(false);
+    c.next();
+    expect(p.caughtUp).toBe(false);
+    c.release();
+    expect(p.caughtUp).toBe(true);
+  });
+});
+
 // The consumer runs in a worker, sleeps whenever the ring is empty, and checks every byte.
 const consumerSource = `
 import { workerData, parentPort } from 'node:worker_threads';
