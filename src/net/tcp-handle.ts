@@ -15,7 +15,7 @@ import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { getSystemErrorName } from 'node:util';
 import type { WriteSlots } from '../ring/write-slots.js';
-import { type Transport, WRITE_BUDGET } from './connection.js';
+import { ConnState, type Transport, WRITE_BUDGET } from './connection.js';
 import type { Gateway } from './gateway.js';
 import { type Listener, listenError } from './listener.js';
 
@@ -173,9 +173,13 @@ class HandleTransport implements Transport {
     if (this.slotToken !== 0) this.slots?.close(this.slotId);
   }
 
+  /**
+   * Only while the connection is routed: a gateway that is closing it (its own DISCONNECT for a
+   * framing error went out just now) must not let a shard's packet follow that DISCONNECT.
+   */
   private reopenSlot(): void {
-    if (this.slotToken !== 0 && this.phase === ConnPhase.OPEN && this.pendingWrites === 0)
-      this.slots?.reopen(this.slotId, this.slotToken);
+    if (this.slotToken === 0 || this.phase !== ConnPhase.OPEN || this.pendingWrites !== 0) return;
+    if (this.conn?.state === ConnState.ROUTED) this.slots?.reopen(this.slotId, this.slotToken);
   }
 
   write(bytes: Uint8Array): boolean {
