@@ -214,14 +214,29 @@ export class RingProducer extends RingEnd {
     return this.cachedTail === this.published;
   }
 
+  /** Where the next record will start (a free-running counter, as `settle` reports record ends). */
+  get committedEnd(): number {
+    return this.head;
+  }
+
+  /**
+   * True when the consumer has released everything up to `end` (a counter from `committedEnd`
+   * or `settle`, at most 2^31 bytes old: older ones read as not released, the safe answer).
+   */
+  released(end: number): boolean {
+    this.cachedTail = Atomics.load(this.i32, this.tailIndex) >>> 0;
+    return ((this.cachedTail - end) | 0) >= 0;
+  }
+
   /**
    * Before a flush: offer each record committed since the last one, oldest first, to `take`,
    * which returns how many of its leading payload bytes the caller delivered some other way, or
    * -1 for none at all: its whole length takes the record back (the consumer never sees it), a
    * part trims it to the rest (layout.ts has the picture), -1 leaves it as it is. When every
-   * record is taken back there is nothing to publish, and the space is reused at once.
+   * record is taken back there is nothing to publish, and the space is reused at once. `end` is
+   * the counter just past the record (for `released`).
    */
-  settle(take: (tag: number, offset: number, length: number) => number): void {
+  settle(take: (tag: number, offset: number, length: number, end: number) => number): void {
     let kept = false;
     for (let pos = this.published; pos !== this.head;) {
       const at = pos & this.mask;
@@ -232,15 +247,16 @@ export class RingProducer extends RingEnd {
       }
       const tagIndex = (this.data + at + RECORD_TAG) >> 2;
       const tag = this.u32[tagIndex]!;
+      const end = (pos + recordSpace(length)) >>> 0;
       if (tag !== RECORD_VOID) {
-        const done = take(tag, this.data + at + RECORD_HEADER, length);
+        const done = take(tag, this.data + at + RECORD_HEADER, length, end);
         if (done === length) this.u32[tagIndex] = RECORD_VOID;
         else {
           if (done > 0) this.trim(this.data + at, length, done);
           kept = true;
         }
       }
-      pos = (pos + recordSpace(length)) >>> 0;
+      pos = end;
     }
     if (kept) return;
     this.head = this.published;

@@ -7,18 +7,18 @@
 // (bench/README.md, "Latency at low rates"). Writing from the shard drops the third: the answer
 // goes from the shard to the client's socket. The CONNACK of a new connection goes the same way.
 //
-// When: at the end of a batch, before it is published, and only if
-//   - the gateway holds none of this shard's records (the ring's consumer has caught up: all it
-//     was given is written or queued), so nothing older for any connection is still on its way;
+// When: at the end of a batch, before it is published, if
 //   - the batch is small (MAX_RECORDS, MAX_BYTES): a busy shard's large batches go to the main
 //     thread as before, which writes them while the shard works on the next (one write(2) per
 //     connection per batch there, against one per record here);
+//   - nothing older for that connection is still with the gateway: the gateway has released the
+//     last large batch this shard gave it, and every record of the connection left in the ring
+//     by an earlier small one (a connection's bytes must leave in the order they were produced);
 //   - the connection's write slot is open (src/ring/write-slots.ts: plain TCP on TCP handles, and
 //     the gateway has no bytes of its own queued there).
 // A record written whole is taken back from the ring; one written in part is trimmed to the rest,
 // which the gateway writes (and queues, and watches for writability, as it does for everything);
-// after such a record, every later record of that connection in the batch stays in the ring, so
-// a connection's bytes leave in the order they were produced whichever thread writes them.
+// after a record left in the ring, every later record of that connection stays there too.
 import { writeSync } from 'node:fs';
 import { RecordKind, tagConnection, tagKind } from '../ring/records.js';
 import { RingProducer, type RingRef } from '../ring/spsc-ring.js';
@@ -33,31 +33,37 @@ export class DirectOutbound extends RingProducer {
   /** Bytes this shard wrote to sockets itself, and the write(2) calls it took. */
   bytes = 0;
   writes = 0;
-  /** Connections with a record left in the ring during this settle: their later records stay too. */
-  private readonly kept: number[] = [];
+  /** The end of the last batch handed to the gateway whole: no direct write until it is released. */
+  private bulkEnd: number;
+  /** Connections with records left in the ring by a settled batch, and where the last one ends. */
+  private readonly inRing = new Map<number, number>();
 
   constructor(
     ring: RingRef,
     private readonly slots: WriteSlots,
   ) {
     super(ring);
+    this.bulkEnd = this.committedEnd;
   }
 
   override flush(): void {
     const records = this.unpublishedRecords;
-    if (records > 0 && records <= MAX_RECORDS && this.unpublishedBytes <= MAX_BYTES && this.caughtUp) {
-      this.settle(this.writeRecord);
-      this.kept.length = 0;
+    if (records > 0) {
+      if (records <= MAX_RECORDS && this.unpublishedBytes <= MAX_BYTES && this.released(this.bulkEnd)) {
+        // Everything published is released: no entry can matter any more (and the map stays small).
+        if (this.caughtUp) this.inRing.clear();
+        this.settle(this.writeRecord);
+      } else this.bulkEnd = this.committedEnd;
     }
     super.flush();
   }
 
   /** RingProducer.settle's callback: how many of the record's bytes went to the socket (-1: none tried). */
-  private readonly writeRecord = (tag: number, offset: number, length: number): number => {
+  private readonly writeRecord = (tag: number, offset: number, length: number, end: number): number => {
     const conn = tagConnection(tag);
-    if (tagKind(tag) !== RecordKind.DATA || this.kept.includes(conn)) return this.keep(conn, -1);
+    if (tagKind(tag) !== RecordKind.DATA || this.waiting(conn)) return this.keep(conn, end, -1);
     const token = this.slots.take(conn);
-    if (token === 0) return this.keep(conn, -1);
+    if (token === 0) return this.keep(conn, end, -1);
     let written = 0;
     try {
       written = writeSync(tokenFd(token), this.u8, offset, length);
@@ -69,12 +75,21 @@ export class DirectOutbound extends RingProducer {
     }
     this.writes++;
     this.bytes += written;
-    return written < length ? this.keep(conn, written) : written;
+    return written < length ? this.keep(conn, end, written) : written;
   };
 
+  /** The connection has a record in the ring the gateway has not released yet. */
+  private waiting(conn: number): boolean {
+    const end = this.inRing.get(conn);
+    if (end === undefined) return false;
+    if (!this.released(end)) return true;
+    this.inRing.delete(conn);
+    return false;
+  }
+
   /** The record (or its rest) stays in the ring, and so do the connection's later ones. */
-  private keep(conn: number, written: number): number {
-    this.kept.push(conn);
+  private keep(conn: number, end: number, written: number): number {
+    this.inRing.set(conn, end);
     return written;
   }
 }

@@ -143,14 +143,44 @@ describe('direct writes from a shard', () => {
     expect((await a.bytes(6)).toString()).toBe('third;');
   });
 
-  it('leaves a large batch to the gateway, which writes it with one write per connection', async () => {
+  it('is not held back by records of other connections that the gateway still holds', async () => {
     const { out, gateway, slots } = setup();
     const a = await socketPair();
+    const b = await socketPair();
+    const tokenB = slots.open(4, fdOf(b.server));
     slots.open(3, fdOf(a.server));
+    slots.close(4);
+    out.write(...data(4, 'b1;'));
+    out.flush(); // connection 4's record is with the gateway, not released
+    slots.reopen(4, tokenB);
+    out.write(...data(3, 'a1;'));
+    out.write(...data(4, 'b2;'));
+    out.flush();
+    expect((await a.bytes(3)).toString()).toBe('a1;');
+    expect(drain(gateway)).toEqual([
+      [RecordKind.DATA, 4, 'b1;'],
+      [RecordKind.DATA, 4, 'b2;'],
+    ]);
+    expect(b.received().length).toBe(0);
+  });
+
+  it('leaves a large batch to the gateway, and writes nothing itself until the gateway has released it', async () => {
+    const { out, gateway, slots } = setup();
+    const a = await socketPair();
+    const b = await socketPair();
+    slots.open(3, fdOf(a.server));
+    slots.open(4, fdOf(b.server));
     for (let i = 0; i < 40; i++) out.write(...data(3, `${i};`));
     out.flush();
-    expect(drain(gateway)).toHaveLength(40);
+    // A small batch for another connection: the large one's records were not looked at one by
+    // one, so every connection waits for it.
+    out.write(...data(4, 'b1;'));
+    out.flush();
     expect(out.bytes).toBe(0);
+    expect(drain(gateway)).toHaveLength(41);
+    out.write(...data(4, 'b2;'));
+    out.flush();
+    expect((await b.bytes(3)).toString()).toBe('b2;');
   });
 
   it("keeps a connection's bytes in order when its socket fills: the rest of a record goes to the gateway, which queues it", async () => {
