@@ -142,7 +142,7 @@ export class Gateway {
     return conn;
   }
 
-  /** Bytes read from a connection. */
+  /** Bytes read from a connection, valid only during the call (a transport may read into one buffer). */
   data(conn: Connection, chunk: Uint8Array): void {
     if (conn.state >= ConnState.CLOSING) return;
     this.counters.bytesIn += chunk.length;

@@ -37,6 +37,8 @@ interface TcpHandle {
   readonly fd: number;
   readStart(): number;
   readStop(): number;
+  /** Read into this buffer instead of a new ArrayBuffer per read (onread then gets no buffer). */
+  useUserBuffer?(buffer: Uint8Array): void;
   writeBuffer(req: WriteReq, data: Uint8Array): number;
   close(cb?: () => void): void;
   setNoDelay(on: boolean): number;
@@ -61,6 +63,13 @@ interface Bindings {
   kReadBytesOrError: number;
   kArrayBufferOffset: number;
   kLastWriteWasAsync: number;
+  /**
+   * One buffer every handle reads into, when the handles can (useUserBuffer): otherwise Node
+   * allocates a 64 KiB backing store per read and hands it over as a new ArrayBuffer, the main
+   * thread's largest allocation per message at low rates. One is enough: a read is handled
+   * (framed, and its bytes copied into a ring or kept) before the next one is made.
+   */
+  readInto: Uint8Array | null;
 }
 
 let bindings: Bindings | null | undefined;
@@ -92,6 +101,7 @@ function load(): Bindings | null {
       kReadBytesOrError: stream.kReadBytesOrError as number,
       kArrayBufferOffset: stream.kArrayBufferOffset as number,
       kLastWriteWasAsync: stream.kLastWriteWasAsync as number,
+      readInto: typeof proto.useUserBuffer === 'function' ? new Uint8Array(64 * 1024) : null,
     };
   } catch {
     bindings = null;
@@ -145,6 +155,7 @@ class HandleTransport implements Transport {
   start(): void {
     this.handle.owner = this;
     this.handle.onread = onHandleRead;
+    if (this.b.readInto) this.handle.useUserBuffer?.(this.b.readInto);
     const err = this.handle.readStart();
     if (err) this.destroy();
   }
@@ -152,9 +163,12 @@ class HandleTransport implements Transport {
   onRead(buffer: ArrayBuffer | undefined): void {
     const { state } = this.b;
     const n = state[this.b.kReadBytesOrError]!;
-    if (n > 0 && buffer) {
-      if (this.conn)
-        this.gateway.data(this.conn, new Uint8Array(buffer, state[this.b.kArrayBufferOffset], n));
+    if (n > 0) {
+      if (!this.conn) return;
+      const chunk = buffer
+        ? new Uint8Array(buffer, state[this.b.kArrayBufferOffset], n)
+        : this.b.readInto!.subarray(0, n);
+      this.gateway.data(this.conn, chunk);
       return;
     }
     // EOF or an error (ECONNRESET ...): either way the connection is over. A client half-close

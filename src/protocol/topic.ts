@@ -390,13 +390,13 @@ export class SubscriptionIndex {
   /**
    * Merges the results of the last match per (handle, group), in place, for delivery: one result
    * per run, with the highest QoS of the run, No Local only if all have it, Retain As Published
-   * if any has it; `subIds` receives, per kept result, the non-zero
-   * subscription identifiers of the run (MQTT 5.0 §3.3.4). Returns the new count. Sorts in WASM,
-   * then one pass: no Map.
+   * if any has it; `subIds[i]`, for each kept result i, receives the non-zero subscription
+   * identifiers of the run (MQTT 5.0 §3.3.4). Returns the new count. Sorts in WASM, then one
+   * pass: no Map. The lists in `subIds` are reused from call to call (entries past the count are
+   * stale), so a message whose subscriptions carry no identifier allocates nothing here.
    */
   dedupeByHandle(subIds?: number[][]): number {
     const n = this.#count;
-    if (subIds) subIds.length = 0;
     const u32 = this.#u32;
     const base = this.#out >>> 2;
     if (n > 1) this.#x.topicSortMatches(this.#out, n);
@@ -420,7 +420,11 @@ export class SubscriptionIndex {
       }
       const q = base + kept * 4;
       if (q !== p) u32.copyWithin(q, p, p + 4);
-      if (subIds) subIds.push(sub === 0 ? [] : [sub]);
+      if (subIds) {
+        const list = (subIds[kept] ??= []);
+        if (list.length > 0) list.length = 0;
+        if (sub !== 0) list.push(sub);
+      }
       kept++;
     }
     this.#count = kept;

@@ -112,16 +112,10 @@ function deliverCurrent(
   const view = codec.view;
   if (index.matchAt(view.topicPtr, view.topicLen) === 0) return 0;
   const n = index.dedupeByHandle(subIdLists);
-  // One copy per message, made only if a session must keep it; a second, unpooled one only if
-  // some session keeps it for long (queued), see src/protocol/bytes.ts.
-  let stored: Uint8Array | undefined;
-  let owned: Uint8Array | undefined;
-  const bytes: Bytes = (keep) => {
-    stored ??= info.bytes();
-    if (!keep) return stored;
-    owned ??= own(stored);
-    return owned;
-  };
+  delivering = info;
+  stored = undefined;
+  owned = undefined;
+  const bytes = currentBytes;
   let matched = 0;
   for (let i = 0; i < n;) {
     const group = index.groupIdAt(i);
@@ -151,11 +145,26 @@ function deliverCurrent(
     if (deliverTo(shard, info, pick, bytes)) matched++;
     i = end;
   }
+  delivering = stored = owned = undefined; // keep nothing of this message alive past its fan-out
   return matched;
 }
 
 /** The current message's bytes: for a flow in flight (`keep` false) or to be kept queued. */
 type Bytes = (keep: boolean) => Uint8Array;
+
+// The message deliverCurrent is fanning out, and its copies: one per message, made only if a
+// session must keep it; a second, unpooled one only if some session keeps it for long (queued),
+// see src/protocol/bytes.ts. Module state rather than a closure per message: delivery never
+// nests (a shard handles one PUBLISH at a time, and nothing it calls publishes).
+let delivering: PublishInfo | undefined;
+let stored: Uint8Array | undefined;
+let owned: Uint8Array | undefined;
+const currentBytes: Bytes = (keep) => {
+  stored ??= delivering!.bytes();
+  if (!keep) return stored;
+  owned ??= own(stored);
+  return owned;
+};
 
 function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: Bytes): boolean {
   const { index } = shard;

@@ -167,7 +167,8 @@ export default async function shardMain(init: ShardInit): Promise<string> {
     applyControl();
     // Other shards first: a route or retained message they published before the gateway's
     // records (a SUBACK seen by a publisher) is then in force when those records are handled.
-    await drainPeers(logic, peerIn, out);
+    // (Looked at first, so that a batch with nothing from them costs no promise.)
+    if (peersPending(peerIn)) await drainPeers(logic, peerIn, out);
     for (let len = inbound.next(); len >= 0; len = inbound.next()) {
       const kind = tagKind(inbound.tag);
       if (kind === RecordKind.STOP) {
@@ -212,6 +213,11 @@ export default async function shardMain(init: ShardInit): Promise<string> {
 function producerFor(peer: PeerRef): RingProducer {
   const buffer = peer.memory.buffer as SharedArrayBuffer;
   return new RingProducer({ buffer, base: peer.base, capacity: peer.capacity, bell: peer.bell });
+}
+
+function peersPending(peerIn: Array<RingConsumer | undefined>): boolean {
+  for (const ring of peerIn) if (ring?.hasPending) return true;
+  return false;
 }
 
 /** Hand every record waiting in the other shards' rings to the logic, one ring at a time. */

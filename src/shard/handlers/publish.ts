@@ -3,7 +3,7 @@ import { copyOut } from '../../protocol/bytes.js';
 import { PacketType, type QoS } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Channel } from '../channel.js';
-import { publishCurrent } from '../delivery.js';
+import { type PublishInfo, publishCurrent } from '../delivery.js';
 import type { MqttShard } from '../mqtt-shard.js';
 
 const MESSAGE_EXPIRY = 0x02;
@@ -39,20 +39,22 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
     ch.version === 5 && view.hasProperty(MESSAGE_EXPIRY) ? view.propertyValue(MESSAGE_EXPIRY) : -1;
   const expiresAt = expiry >= 0 ? Date.now() + expiry * 1000 : 0;
   const { packetPtr, packetLen } = shard;
+  publishing.shard = shard;
+  publishing.ch = ch;
+  publishing.qos = qos;
+  publishing.packetId = packetId;
+  info.from = session;
+  info.qos = qos;
+  info.retain = view.retain;
+  info.version = ch.version;
   // What is stored (queued, retained) must carry the real topic, not the publisher's alias.
-  const bytes = aliased
-    ? () => canonical(shard, ch, qos, packetId)
-    : () => copyOut(shard.ctx.wasm.u8, packetPtr, packetPtr + packetLen);
-  const matched = publishCurrent(shard, {
-    from: session,
-    qos,
-    retain: view.retain,
-    version: ch.version,
-    bytes,
-    ptr: aliased ? 0 : packetPtr,
-    len: aliased ? 0 : packetLen,
-    expiresAt,
-  });
+  info.bytes = aliased ? canonicalBytes : rawBytes;
+  info.ptr = aliased ? 0 : packetPtr;
+  info.len = aliased ? 0 : packetLen;
+  info.expiresAt = expiresAt;
+  const matched = publishCurrent(shard, info);
+  info.from = null;
+  publishing.ch = undefined;
   // MQTT 5 tells the publisher when nobody subscribed (0x10); still a success [MQTT-5.0 3.4.2.1].
   const reason = ch.version === 5 && matched === 0 ? ReasonCode.NO_MATCHING_SUBSCRIBERS : 0;
   // Acknowledged once what it stored is durable (durability "flush"), in order per connection;
@@ -64,6 +66,34 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
     shard.acks.ack(ch, PacketType.PUBREC, packetId, reason);
   }
 }
+
+// One PublishInfo for every client PUBLISH, filled per packet, and the two ways to copy its bytes
+// (both read the packet being handled): no object or closure per message. Delivery is
+// synchronous and never nests, so one is enough.
+const publishing: { shard: MqttShard | undefined; ch: Channel | undefined; qos: QoS; packetId: number } = {
+  shard: undefined,
+  ch: undefined,
+  qos: 0,
+  packetId: 0,
+};
+const rawBytes = (): Uint8Array => {
+  const shard = publishing.shard!;
+  return copyOut(shard.ctx.wasm.u8, shard.packetPtr, shard.packetPtr + shard.packetLen);
+};
+const canonicalBytes = (): Uint8Array => {
+  const { shard, ch } = publishing;
+  return canonical(shard!, ch!, publishing.qos, publishing.packetId);
+};
+const info: PublishInfo = {
+  from: null,
+  qos: 0,
+  retain: false,
+  version: 4,
+  bytes: rawBytes,
+  ptr: 0,
+  len: 0,
+  expiresAt: 0,
+};
 
 /**
  * A Topic Alias from the client: a PUBLISH with a topic binds it, one with an empty topic uses
