@@ -20,9 +20,11 @@
 //
 // Environment:
 //   ROUNDS (3), DURATION (8, seconds measured per run), WARMUP (2), THREADS (mqload threads, 1)
-//   BROKERS        subset of "weir mosquitto aedes floor" (space or comma separated; default the
-//                  first three). floor is bench/e2e/floor-broker.c: framing and QoS 0 forwarding
-//                  with nothing else, the floor any broker can reach with this generator here
+//   BROKERS        subset of "weir mosquitto aedes floor node1 node2" (space or comma separated;
+//                  default the first three). floor is bench/e2e/floor-broker.c: framing and QoS 0
+//                  forwarding with nothing else, the floor any broker can reach with this
+//                  generator here; node1 and node2 are bench/e2e/node-floor.mjs, the same floor
+//                  for a Node.js broker of one thread and of Weir's two (lat-10k, conn-10k only)
 //   NODELAY=1      TCP_NODELAY in Mosquitto and aedes too (default: theirs, Nagle on; Weir always
 //                  sets TCP_NODELAY and batches its own writes)
 //   WEIR_NODE_ARGS node options for the Weir process, e.g. "--max-semi-space-size=2"
@@ -167,9 +169,9 @@ for (const a of argv) {
   if (!SCENARIOS[a]) die(`unknown scenario "${a}"; scenarios: ${Object.keys(SCENARIOS).join(' ')}`);
 }
 const scenarios = argv.length ? [...new Set(argv)] : Object.keys(SCENARIOS);
-const ALL_BROKERS = ['weir', 'mosquitto', 'aedes', 'floor'];
-// an opt-in broker (the floor) runs only when BROKERS names it
-const OPT_IN = ['floor'];
+const ALL_BROKERS = ['weir', 'mosquitto', 'aedes', 'floor', 'node1', 'node2'];
+// an opt-in broker (the floors) runs only when BROKERS names it
+const OPT_IN = ['floor', 'node1', 'node2'];
 const wanted = words(env.BROKERS).length
   ? [...new Set(words(env.BROKERS))]
   : ALL_BROKERS.filter((b) => !OPT_IN.includes(b));
@@ -501,7 +503,28 @@ const BROKERS = {
       return { cmd: floorBin, args: [String(port)] };
     },
   },
+  node1: nodeFloor(1),
+  node2: nodeFloor(2),
 };
+
+/** bench/e2e/node-floor.mjs with one thread, or with Weir's two. */
+function nodeFloor(threads) {
+  return {
+    check: () => undefined,
+    version: () => `bench/e2e/node-floor.mjs, ${threads} thread${threads > 1 ? 's' : ''}`,
+    settings: () =>
+      threads === 1
+        ? 'QoS 0, exact and prefix/# filters, one thread, one write per connection per loop turn, TCP_NODELAY on'
+        : 'the same on two threads: the main thread reads, a worker routes and writes the sockets itself',
+    unsupported: (sc) => (sc === 'lat-10k' || sc === 'conn-10k' ? undefined : 'lat-10k, conn-10k only'),
+    command(port) {
+      return {
+        cmd: process.execPath,
+        args: [path.join(HERE, 'node-floor.mjs'), String(port), String(threads)],
+      };
+    },
+  };
+}
 
 async function startBroker(name, port, tag, log) {
   const { cmd, args, env: extra } = BROKERS[name].command(port, tag);
