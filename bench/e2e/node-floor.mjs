@@ -1,13 +1,17 @@
 #!/usr/bin/env node
-// bench/e2e/node-floor.mjs PORT THREADS: the floor a broker built on Node.js can reach on this
-// machine, for bench:e2e (BROKERS=...,node1,node2), in the two shapes that matter to Weir.
+// bench/e2e/node-floor.mjs PORT THREADS: what a broker built on Node.js, doing nothing but
+// forwarding, costs on this machine, for bench:e2e (BROKERS=...,node1,node2), in the two shapes
+// that matter to Weir.
 //
 //   THREADS 1: one thread reads, routes and writes (the shape of aedes, or of any one-thread
-//              Node broker): a message wakes one Node thread.
-//   THREADS 2: Weir's shape: the main thread reads and frames, hands whole packets to a worker
-//              over a SharedArrayBuffer ring (Atomics.waitAsync / notify when it sleeps), and the
-//              worker routes them and writes the subscribers' sockets itself (fs.writeSync on the
-//              descriptor, as Weir's direct writes do): a message wakes two Node threads.
+//              Node broker): a message wakes one Node thread. The floor for any Node broker.
+//   THREADS 2: Weir's shape, done plainly: the main thread reads and frames, hands whole packets
+//              to a worker over a SharedArrayBuffer ring (Atomics.waitAsync / notify when it
+//              sleeps), and the worker routes them and writes the subscribers' sockets itself
+//              (fs.writeSync on the descriptor, as Weir's direct writes do): a message wakes two
+//              Node threads. Without Weir's batching rules (a gathered Buffer per connection, one
+//              wake-up per batch and loop turn on both sides), so it is the cost of the shape
+//              rather than a bound Weir cannot pass.
 //
 // It answers CONNECT, SUBSCRIBE and PINGREQ and forwards QoS 0 PUBLISH packets, unchanged, to
 // the connections subscribed to exactly their topic, or to a filter "prefix/#"; nothing else (no

@@ -23,8 +23,9 @@
 //   BROKERS        subset of "weir mosquitto aedes floor node1 node2" (space or comma separated;
 //                  default the first three). floor is bench/e2e/floor-broker.c: framing and QoS 0
 //                  forwarding with nothing else, the floor any broker can reach with this
-//                  generator here; node1 and node2 are bench/e2e/node-floor.mjs, the same floor
-//                  for a Node.js broker of one thread and of Weir's two (lat-10k, conn-10k only)
+//                  generator here; node1 and node2 are bench/e2e/node-floor.mjs, the same
+//                  forwarding on Node.js in one thread, and in Weir's two done plainly
+//                  (lat-10k, conn-10k only)
 //   NODELAY=1      TCP_NODELAY in Mosquitto and aedes too (default: theirs, Nagle on; Weir always
 //                  sets TCP_NODELAY and batches its own writes)
 //   WEIR_NODE_ARGS node options for the Weir process, e.g. "--max-semi-space-size=2"
