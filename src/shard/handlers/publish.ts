@@ -41,7 +41,6 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
   const { packetPtr, packetLen } = shard;
   publishing.shard = shard;
   publishing.ch = ch;
-  publishing.qos = qos;
   publishing.packetId = packetId;
   info.from = session;
   info.qos = qos;
@@ -70,10 +69,9 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
 // One PublishInfo for every client PUBLISH, filled per packet, and the two ways to copy its bytes
 // (both read the packet being handled): no object or closure per message. Delivery is
 // synchronous and never nests, so one is enough.
-const publishing: { shard: MqttShard | undefined; ch: Channel | undefined; qos: QoS; packetId: number } = {
+const publishing: { shard: MqttShard | undefined; ch: Channel | undefined; packetId: number } = {
   shard: undefined,
   ch: undefined,
-  qos: 0,
   packetId: 0,
 };
 const rawBytes = (): Uint8Array => {
@@ -82,7 +80,7 @@ const rawBytes = (): Uint8Array => {
 };
 const canonicalBytes = (): Uint8Array => {
   const { shard, ch } = publishing;
-  return canonical(shard!, ch!, publishing.qos, publishing.packetId);
+  return canonical(shard!, ch!, info.qos, publishing.packetId);
 };
 const info: PublishInfo = {
   from: null,
