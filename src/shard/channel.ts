@@ -25,6 +25,11 @@ export class Channel implements WheelEntry {
   maxPacketSize = 268_435_460;
   /** The gateway reported the socket over its write budget: send nothing until DRAINED. */
   congested = false;
+  /**
+   * The CONNACK waits for the store (src/shard/handlers/connect.ts): nothing else may reach the
+   * client before it [MQTT-5.0 3.2.0-1] [MQTT-3.1.1 3.2.0-1], so deliveries queue meanwhile.
+   */
+  connackPending = false;
   /** Topics the client has bound to its Topic Aliases (index = alias), MQTT 5 [MQTT-5.0 3.3.2-12]. */
   readonly aliasesIn: Array<Uint8Array | undefined> = [];
   /** Topic Alias Maximum the client accepts from us (its CONNECT), and the aliases we gave out. */

@@ -185,9 +185,11 @@ function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: Bytes)
     return true;
   }
   const ch = session.online ? shard.channels.get(session.conn) : undefined;
-  if (ch?.congested) {
+  if (ch?.congested || ch?.connackPending) {
     // A slow reader: QoS 0 is dropped and counted, QoS 1/2 waits in the session's bounded queue.
-    if (qos === 0) shard.stats.dropped++;
+    // While the CONNACK waits for the store every QoS waits there: nothing may go before the
+    // CONNACK [MQTT-5.0 3.2.0-1], and the wait is short, so QoS 0 is not dropped for it.
+    if (qos === 0 && !ch.connackPending) shard.stats.dropped++;
     else if (!session.outbound.enqueue(store(info, qos, retain, subIds, bytes(true)))) shard.stats.dropped++;
     return true;
   }
@@ -310,7 +312,7 @@ export function sendStored(
 export function drainQueue(shard: MqttShard, session: Session): void {
   shard.pendingDrain.delete(session);
   const ch = shard.channels.get(session.conn);
-  if (!ch || ch.congested) return; // DRAINED (or a reconnect) brings it back
+  if (!ch || ch.congested || ch.connackPending) return; // DRAINED, the CONNACK (or a reconnect) brings it back
   const out = session.outbound;
   for (;;) {
     if (!shard.output.hasRoom(shard.config.maxPacketSize)) {

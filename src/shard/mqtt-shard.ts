@@ -349,7 +349,8 @@ export class MqttShard implements ShardLogic {
    */
   disconnect(ch: Channel, reasonCode: number, reason?: string): void {
     if (ch.state !== ChannelState.CONNECTED) return;
-    if (ch.version === 5) {
+    // Before its CONNACK a client gets nothing [MQTT-5.0 3.2.0-1]: the connection just closes.
+    if (ch.version === 5 && !ch.connackPending) {
       const properties = reason && reason.length < 200 ? { reasonString: reason } : undefined;
       const sent = this.output.packet(
         ch.conn,

@@ -22,6 +22,8 @@ export function handleOpen(shard: MqttShard, conn: number, ptr: number, len: num
     return;
   }
   const packet = shard.codec.readPacket() as ConnectPacket;
+  // What this CONNECT writes to the store is what its CONNACK waits for (see the end).
+  shard.acks.begin();
   const version = packet.protocolVersion;
   const props = packet.properties ?? {};
   const refuse = (reasonCode: number) => {
@@ -81,12 +83,16 @@ export function handleOpen(shard: MqttShard, conn: number, ptr: number, len: num
     shard.wheel.schedule(ch);
   }
   const assigned = open.flags & OPEN_ASSIGNED_ID ? open.clientId : undefined;
-  shard.output.packet(
-    conn,
-    connack(shard, version, sessionPresent, keepAlive, packet.keepalive, assigned),
-    version,
-  );
-  resume(shard, session);
+  // A persistent session's CONNECT changed what the store holds (its will, its expiry, the end of
+  // a pending will delay): with durability "flush" the CONNACK waits for the store, as a SUBACK
+  // does, so that a crash after it cannot bring back what the client was told is gone (a will
+  // cancelled by this reconnect [MQTT-5.0 3.1.3-9]). The session's flows resume after it.
+  const resumed = session;
+  ch.connackPending = true;
+  shard.acks.send(ch, connack(shard, version, sessionPresent, keepAlive, packet.keepalive, assigned), () => {
+    ch.connackPending = false;
+    resume(shard, resumed);
+  });
 }
 
 /** The keep-alive to use, or -1 to refuse (3.1.1 cannot tell the client another value). */

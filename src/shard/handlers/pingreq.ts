@@ -1,7 +1,11 @@
 import type { Channel } from '../channel.js';
 import type { MqttShard } from '../mqtt-shard.js';
 
-/** PINGREQ is answered with PINGRESP [MQTT-5.0 3.12.4-1] [MQTT-3.1.1 3.12.4-1]. */
+/**
+ * PINGREQ is answered with PINGRESP [MQTT-5.0 3.12.4-1] [MQTT-3.1.1 3.12.4-1], in order behind
+ * the acks that wait for the store (a CONNACK among them: nothing goes before it).
+ */
 export function handlePingreq(shard: MqttShard, ch: Channel): void {
-  shard.output.packet(ch.conn, { cmd: 'pingresp' }, ch.version);
+  shard.acks.begin(); // a PINGREQ stores nothing: it waits only for what is queued before it
+  shard.acks.send(ch, { cmd: 'pingresp' });
 }
