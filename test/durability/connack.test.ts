@@ -46,6 +46,27 @@ describe('CONNACK after the store, MQTT 5.0', () => {
     expect(rest.filter((p) => p.cmd === 'puback')).toHaveLength(1);
   });
 
+  it('[MQTT-5.0 3.2.0-1] [MQTT-5.0 4.3.3-10] a QoS 2 PUBLISH re-sent right behind a reconnecting CONNECT is answered after the CONNACK, and delivered once', async () => {
+    const port = broker.ports.tcp!;
+    const watch = await connected(port, 5, 'ca-q2-watch');
+    await watch.subscribe('ca/q2', 2);
+    const before = await connected(port, 5, 'ca-q2', keep);
+    before.publish('ca/q2', 'once', { qos: 2, messageId: 7 });
+    await before.expectWhere('pubrec', 7, 5000);
+    await before.end(); // no PUBREL: the broker holds identifier 7
+    const c = await RawClient.connect(port);
+    c.send(connectPacket(5, 'ca-q2', keep));
+    c.publish('ca/q2', 'once', { qos: 2, messageId: 7, dup: true });
+    expect(await c.next(5000)).toMatchObject({ cmd: 'connack', reasonCode: 0, sessionPresent: true });
+    expect(await c.next(5000)).toMatchObject({ cmd: 'pubrec', messageId: 7 });
+    c.send({ cmd: 'pubrel', messageId: 7 });
+    expect(await c.next(5000)).toMatchObject({ cmd: 'pubcomp', messageId: 7 });
+    const got = (await watch.expect('publish', 5000)) as PublishPacket;
+    expect(str(got.payload)).toBe('once');
+    await watch.ack(got);
+    await watch.expectNothing(300); // not delivered a second time
+  });
+
   it('[MQTT-5.0 3.2.0-1] the first packet of a reconnecting persistent session is its CONNACK, though QoS 1 messages for it keep arriving; none is lost', async () => {
     const port = broker.ports.tcp!;
     await offlineSubscriber('ca-sub', 'ca/t');

@@ -40,13 +40,16 @@ export function handlePubrec(shard: MqttShard, ch: Channel): void {
     return;
   }
   const result = out.pubrec(packetId);
+  // The PUBREL goes through the ack FIFO: behind a CONNACK that waits for the store (a client
+  // may send PUBREC before it) and the acks before it.
+  shard.acks.begin();
   if (result === AckResult.OK) {
-    shard.output.ack(ch.conn, ch.version, PacketType.PUBREL, packetId);
+    shard.acks.ack(ch, PacketType.PUBREL, packetId, 0);
     return;
   }
   if (result === AckResult.UNKNOWN_ID && ch.version === 5) {
     // PUBREL 0x92 (MQTT 5.0 §3.6.2.1): we hold no flow with this identifier.
-    shard.output.ack(ch.conn, 5, PacketType.PUBREL, packetId, ReasonCode.PACKET_IDENTIFIER_NOT_FOUND);
+    shard.acks.ack(ch, PacketType.PUBREL, packetId, ReasonCode.PACKET_IDENTIFIER_NOT_FOUND);
     return;
   }
   settle(shard, ch, result, 'PUBREC');

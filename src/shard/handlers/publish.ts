@@ -19,8 +19,10 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
   if (qos === 2) {
     if (session.inboundQos2.has(packetId)) {
       // A re-sent PUBLISH whose PUBREL has not come yet: acknowledge again, deliver nothing
-      // twice [MQTT-5.0 4.3.3-10].
-      shard.output.ack(ch.conn, ch.version, PacketType.PUBREC, packetId);
+      // twice [MQTT-5.0 4.3.3-10]. Through the ack FIFO like every ack: a reconnecting client
+      // re-sends it right behind its CONNECT, and nothing may precede the CONNACK.
+      shard.acks.begin();
+      shard.acks.ack(ch, PacketType.PUBREC, packetId, 0);
       return;
     }
     // More unacknowledged QoS 2 PUBLISHes than our Receive Maximum [MQTT-5.0 3.3.4-9].
