@@ -210,8 +210,7 @@ export class RingProducer extends RingEnd {
 
   /** True when the consumer has released every record published so far (it holds none of ours). */
   get caughtUp(): boolean {
-    this.cachedTail = Atomics.load(this.i32, this.tailIndex) >>> 0;
-    return this.cachedTail === this.published;
+    return this.released(this.published);
   }
 
   /** Where the next record will start (a free-running counter, as `settle` reports record ends). */

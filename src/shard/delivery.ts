@@ -115,12 +115,11 @@ function deliverCurrent(
   delivering = info;
   stored = undefined;
   owned = undefined;
-  const bytes = currentBytes;
   let matched = 0;
   for (let i = 0; i < n;) {
     const group = index.groupIdAt(i);
     if (group === 0) {
-      if (deliverTo(shard, info, i, bytes)) matched++;
+      if (deliverTo(shard, info, i)) matched++;
       i++;
       continue;
     }
@@ -142,15 +141,12 @@ function deliverCurrent(
       }
     }
     groupTurn.set(group, turn + 1);
-    if (deliverTo(shard, info, pick, bytes)) matched++;
+    if (deliverTo(shard, info, pick)) matched++;
     i = end;
   }
   delivering = stored = owned = undefined; // keep nothing of this message alive past its fan-out
   return matched;
 }
-
-/** The current message's bytes: for a flow in flight (`keep` false) or to be kept queued. */
-type Bytes = (keep: boolean) => Uint8Array;
 
 // The message deliverCurrent is fanning out, and its copies: one per message, made only if a
 // session must keep it; a second, unpooled one only if some session keeps it for long (queued),
@@ -159,14 +155,16 @@ type Bytes = (keep: boolean) => Uint8Array;
 let delivering: PublishInfo | undefined;
 let stored: Uint8Array | undefined;
 let owned: Uint8Array | undefined;
-const currentBytes: Bytes = (keep) => {
+
+/** The current message's bytes: for a flow in flight (`keep` false) or to be kept queued. */
+function currentBytes(keep: boolean): Uint8Array {
   stored ??= delivering!.bytes();
   if (!keep) return stored;
   owned ??= own(stored);
   return owned;
-};
+}
 
-function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: Bytes): boolean {
+function deliverTo(shard: MqttShard, info: PublishInfo, i: number): boolean {
   const { index } = shard;
   const session = shard.byHandle[index.handleAt(i)];
   if (!session) return false;
@@ -190,7 +188,8 @@ function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: Bytes)
     // While the CONNACK waits for the store every QoS waits there: nothing may go before the
     // CONNACK [MQTT-5.0 3.2.0-1], and the wait is short, so QoS 0 is not dropped for it.
     if (qos === 0 && !ch.connackPending) shard.stats.dropped++;
-    else if (!session.outbound.enqueue(store(info, qos, retain, subIds, bytes(true)))) shard.stats.dropped++;
+    else if (!session.outbound.enqueue(store(info, qos, retain, subIds, currentBytes(true))))
+      shard.stats.dropped++;
     return true;
   }
   if (ch && ch.state === ChannelState.CONNECTED) {
@@ -207,7 +206,7 @@ function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: Bytes)
       return true;
     }
     if (session.outbound.canSend && session.outbound.queuedCount === 0) {
-      const message = store(info, qos, retain, subIds, bytes(false));
+      const message = store(info, qos, retain, subIds, currentBytes(false));
       const packetId = session.outbound.send(message);
       if (packetId !== 0) {
         const r = forwardCopy(shard, ch, qos, packetId, retain, subIds, alias, known);
@@ -226,7 +225,7 @@ function deliverTo(shard: MqttShard, info: PublishInfo, i: number, bytes: Bytes)
   } else if (qos === 0 && !(shard.config.queueQos0 && session.expiryInterval > 0)) {
     return true; // QoS 0 is not kept for offline sessions (unless --queue-qos0 asks for it)
   }
-  if (!session.outbound.enqueue(store(info, qos, retain, subIds, bytes(true)))) shard.stats.dropped++;
+  if (!session.outbound.enqueue(store(info, qos, retain, subIds, currentBytes(true)))) shard.stats.dropped++;
   return true;
 }
 

@@ -30,9 +30,8 @@ const MAX_BYTES = 64 * 1024;
 
 /** The outbound ring of a shard whose gateway lends it write slots. */
 export class DirectOutbound extends RingProducer {
-  /** Bytes this shard wrote to sockets itself, and the write(2) calls it took. */
+  /** Bytes this shard wrote to sockets itself. */
   bytes = 0;
-  writes = 0;
   /** The end of the last batch handed to the gateway whole: no direct write until it is released. */
   private bulkEnd: number;
   /** Connections with records left in the ring by a settled batch, and where the last one ends. */
@@ -73,7 +72,6 @@ export class DirectOutbound extends RingProducer {
     } finally {
       this.slots.give(conn, token);
     }
-    this.writes++;
     this.bytes += written;
     return written < length ? this.keep(conn, end, written) : written;
   };

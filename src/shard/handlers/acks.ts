@@ -42,7 +42,6 @@ export function handlePubrec(shard: MqttShard, ch: Channel): void {
   const result = out.pubrec(packetId);
   // The PUBREL goes through the ack FIFO: behind a CONNACK that waits for the store (a client
   // may send PUBREC before it) and the acks before it.
-  shard.acks.begin();
   if (result === AckResult.OK) {
     shard.acks.ack(ch, PacketType.PUBREL, packetId, 0);
     return;
@@ -66,7 +65,6 @@ export function handlePubcomp(shard: MqttShard, ch: Channel): void {
  */
 export function handlePubrel(shard: MqttShard, ch: Channel): void {
   const id = shard.codec.view.packetId;
-  shard.acks.begin();
   const known = ch.session.inboundQos2.delete(id);
   // The identifier may be reused once PUBCOMP is sent: its release must be durable first.
   if (known) shard.persist?.inbound(ch.session, id, false);

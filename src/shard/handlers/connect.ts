@@ -87,11 +87,10 @@ export function handleOpen(shard: MqttShard, conn: number, ptr: number, len: num
   // a pending will delay): with durability "flush" the CONNACK waits for the store, as a SUBACK
   // does, so that a crash after it cannot bring back what the client was told is gone (a will
   // cancelled by this reconnect [MQTT-5.0 3.1.3-9]). The session's flows resume after it.
-  const resumed = session;
   ch.connackPending = true;
   shard.acks.send(ch, connack(shard, version, sessionPresent, keepAlive, packet.keepalive, assigned), () => {
     ch.connackPending = false;
-    resume(shard, resumed);
+    resume(shard, ch.session);
   });
 }
 

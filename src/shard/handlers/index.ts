@@ -15,6 +15,9 @@ import { handleSubscribe } from './subscribe.js';
 import { handleUnsubscribe } from './unsubscribe.js';
 
 export function dispatch(shard: MqttShard, ch: Channel): void {
+  // Each packet starts afresh in the ack FIFO (src/shard/durable-acks.ts): what its handler
+  // stores is what its ack waits for, and an ack that stores nothing still waits its turn.
+  shard.acks.begin();
   switch (shard.codec.view.type) {
     case PacketType.PUBLISH:
       handlePublish(shard, ch);

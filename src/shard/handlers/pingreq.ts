@@ -6,6 +6,5 @@ import type { MqttShard } from '../mqtt-shard.js';
  * the acks that wait for the store (a CONNACK among them: nothing goes before it).
  */
 export function handlePingreq(shard: MqttShard, ch: Channel): void {
-  shard.acks.begin(); // a PINGREQ stores nothing: it waits only for what is queued before it
   shard.acks.send(ch, { cmd: 'pingresp' });
 }

@@ -21,7 +21,6 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
       // A re-sent PUBLISH whose PUBREL has not come yet: acknowledge again, deliver nothing
       // twice [MQTT-5.0 4.3.3-10]. Through the ack FIFO like every ack: a reconnecting client
       // re-sends it right behind its CONNECT, and nothing may precede the CONNACK.
-      shard.acks.begin();
       shard.acks.ack(ch, PacketType.PUBREC, packetId, 0);
       return;
     }
@@ -36,7 +35,6 @@ export function handlePublish(shard: MqttShard, ch: Channel): void {
     }
   }
   shard.stats.messagesIn++;
-  shard.acks.begin();
   const expiry =
     ch.version === 5 && view.hasProperty(MESSAGE_EXPIRY) ? view.propertyValue(MESSAGE_EXPIRY) : -1;
   const expiresAt = expiry >= 0 ? Date.now() + expiry * 1000 : 0;

@@ -16,7 +16,6 @@ function failure(ch: Channel, reason: number): number {
 export function handleSubscribe(shard: MqttShard, ch: Channel): void {
   const packet = shard.codec.readPacket() as SubscribePacket;
   const session = ch.session;
-  shard.acks.begin();
   const subId = packet.properties?.subscriptionIdentifiers?.[0] ?? 0;
   const granted: number[] = [];
   const retainedFor: Array<{ filter: string; options: SubscriptionOptions }> = [];

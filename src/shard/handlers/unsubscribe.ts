@@ -6,7 +6,6 @@ import type { MqttShard } from '../mqtt-shard.js';
 
 export function handleUnsubscribe(shard: MqttShard, ch: Channel): void {
   const packet = shard.codec.readPacket() as UnsubscribePacket;
-  shard.acks.begin();
   const session = ch.session;
   const granted: number[] = [];
   for (const topic of packet.unsubscriptions) {

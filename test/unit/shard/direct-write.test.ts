@@ -75,6 +75,12 @@ function setup(capacity = 1 << 20): {
 }
 
 const fdOf = (s: Socket) => (s as unknown as { _handle: { fd: number } })._handle.fd;
+
+/** A socket pair whose server end connection `conn` may write to (its slot open), and the TOKEN. */
+async function lent(slots: WriteSlots, conn: number): Promise<Pair & { token: number }> {
+  const pair = await socketPair();
+  return { ...pair, token: slots.open(conn, fdOf(pair.server)) };
+}
 const data = (conn: number, text: string) => [makeTag(RecordKind.DATA, conn), Buffer.from(text)] as const;
 
 /** Every record the gateway would get now: [kind, conn, text]. */
@@ -93,8 +99,7 @@ function drain(c: RingConsumer): Array<[number, number, string]> {
 describe('direct writes from a shard', () => {
   it('writes a small batch to the socket and takes it out of the ring', async () => {
     const { out, gateway, slots } = setup();
-    const a = await socketPair();
-    slots.open(3, fdOf(a.server));
+    const a = await lent(slots, 3);
     out.write(...data(3, 'CONNACK;'));
     out.write(...data(3, 'PUBLISH;'));
     out.flush();
@@ -105,10 +110,8 @@ describe('direct writes from a shard', () => {
 
   it('leaves to the gateway, in order, what it may not write: other connections, control records and what follows them', async () => {
     const { out, gateway, slots } = setup();
-    const a = await socketPair();
-    const b = await socketPair();
-    slots.open(3, fdOf(a.server));
-    slots.open(4, fdOf(b.server));
+    const a = await lent(slots, 3);
+    await lent(slots, 4);
     slots.close(4); // the gateway has bytes of its own queued on connection 4
     out.write(...data(3, 'a1;'));
     out.write(...data(4, 'b1;'));
@@ -125,8 +128,7 @@ describe('direct writes from a shard', () => {
 
   it('writes nothing itself while the gateway still holds records of its', async () => {
     const { out, gateway, slots } = setup();
-    const a = await socketPair();
-    slots.open(3, fdOf(a.server));
+    const a = await lent(slots, 3);
     slots.close(3);
     out.write(...data(3, 'first;'));
     out.flush(); // published: the gateway has it and has not released it
@@ -145,14 +147,12 @@ describe('direct writes from a shard', () => {
 
   it('is not held back by records of other connections that the gateway still holds', async () => {
     const { out, gateway, slots } = setup();
-    const a = await socketPair();
-    const b = await socketPair();
-    const tokenB = slots.open(4, fdOf(b.server));
-    slots.open(3, fdOf(a.server));
+    const b = await lent(slots, 4);
+    const a = await lent(slots, 3);
     slots.close(4);
     out.write(...data(4, 'b1;'));
     out.flush(); // connection 4's record is with the gateway, not released
-    slots.reopen(4, tokenB);
+    slots.reopen(4, b.token);
     out.write(...data(3, 'a1;'));
     out.write(...data(4, 'b2;'));
     out.flush();
@@ -166,10 +166,8 @@ describe('direct writes from a shard', () => {
 
   it('leaves a large batch to the gateway, and writes nothing itself until the gateway has released it', async () => {
     const { out, gateway, slots } = setup();
-    const a = await socketPair();
-    const b = await socketPair();
-    slots.open(3, fdOf(a.server));
-    slots.open(4, fdOf(b.server));
+    await lent(slots, 3);
+    const b = await lent(slots, 4);
     for (let i = 0; i < 40; i++) out.write(...data(3, `${i};`));
     out.flush();
     // A small batch for another connection: the large one's records were not looked at one by
@@ -185,9 +183,7 @@ describe('direct writes from a shard', () => {
 
   it("keeps a connection's bytes in order when its socket fills: the rest of a record goes to the gateway, which queues it", async () => {
     const { out, gateway, slots } = setup(4 << 20);
-    const a = await socketPair();
-    const fd = fdOf(a.server);
-    const token = slots.open(3, fd);
+    const a = await lent(slots, 3);
     a.client.pause(); // a slow reader: the kernel's buffers fill, writes come back short
     const record = (i: number) => {
       const b = Buffer.alloc(16 * 1024, 0x41 + (i % 26));
@@ -209,7 +205,7 @@ describe('direct writes from a shard', () => {
         slots.close(3);
         queued++;
         a.server.write(Buffer.from(gateway.u8.subarray(gateway.offset, gateway.offset + len)), () => {
-          if (--queued === 0) slots.reopen(3, token);
+          if (--queued === 0) slots.reopen(3, a.token);
         });
       }
       gateway.release();
