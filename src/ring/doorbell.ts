@@ -67,6 +67,23 @@ export class Doorbell {
     });
   }
 
+  /**
+   * Like `wait`, but blocks the thread in `Atomics.wait` for up to `ms`: a producer's
+   * `Atomics.notify` then wakes it with a futex wake alone, where a `waitAsync` sleeper is woken
+   * by a task posted to its event loop (an eventfd write and read, a promise, a microtask turn).
+   * Returns true when a ring may have records, false when `ms` passed without any. Nothing else
+   * on the thread runs meanwhile (timers, ports, I/O callbacks), so `ms` must stay short.
+   */
+  waitSync(rings: readonly (RingConsumer | undefined)[], ms: number): boolean {
+    for (const r of rings) r?.markSleeping();
+    const seen = Atomics.load(this.i32, this.index);
+    let ready = false;
+    for (const r of rings) if (r?.hasPending) ready = true;
+    const woken = ready || Atomics.wait(this.i32, this.index, seen, ms) !== 'timed-out';
+    for (const r of rings) r?.markAwake();
+    return woken;
+  }
+
   close(): void {
     if (this.keepAlive) clearInterval(this.keepAlive);
     this.keepAlive = undefined;

@@ -45,6 +45,8 @@ export class DurableAcks {
   private readonly current: Array<{ token: number; shard: number }> = [];
   private readonly tokens = new Map<number, { ack: PendingAck; shard: number }>();
   private nextToken = 1;
+  /** Store flushes asked for and not yet answered. */
+  flushing = 0;
   /** Connections whose head ack could not be written for lack of room: retried by `retry`. */
   private readonly blocked = new Set<Channel>();
 
@@ -151,13 +153,16 @@ export class DurableAcks {
     const remote = this.batchRemote;
     this.batchAcks = [];
     this.batchRemote = [];
+    this.flushing++;
     store.flushed().then(
       () => {
+        this.flushing--;
         for (const r of remote) this.shard.peers.sendAck(r.from, r.token, false);
         for (const a of acks) this.done(a);
         this.shard.flushOutput();
       },
       (error: Error) => {
+        this.flushing--;
         // Not stored: never acknowledge it. The publishers are disconnected and will send again.
         for (const a of acks) this.failed(a, error);
         this.shard.flushOutput();

@@ -46,6 +46,8 @@ export interface ShardLogic {
   readonly startup?: StartupReport;
   /** Work is waiting that a look soon could finish (a backlog towards another shard). */
   busy?(): boolean;
+  /** Something the logic waits for comes through the thread's event loop (a store flush, a timer). */
+  awaitsLoop?(): boolean;
 }
 
 export interface StartupReport {

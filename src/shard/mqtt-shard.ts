@@ -256,6 +256,10 @@ export class MqttShard implements ShardLogic {
     return this.peers.active && this.peers.busy;
   }
 
+  awaitsLoop(): boolean {
+    return this.retryTimer !== undefined || this.acks.flushing > 0;
+  }
+
   /**
    * Queued messages and acks that found the outbound ring full, written now if they fit. What
    * still does not fit is looked at again within a millisecond: a publisher waiting for its

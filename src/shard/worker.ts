@@ -11,6 +11,7 @@ import { RecordKind, tagConnection, tagKind } from '../ring/records.js';
 import { initRing, RingConsumer, RingProducer, type RingRef } from '../ring/spsc-ring.js';
 import { WriteSlots } from '../ring/write-slots.js';
 import { DirectOutbound } from './direct-write.js';
+import { Idle } from './idle.js';
 import type { ShardLogic, ShardLogicFactory, StartupReport } from './logic.js';
 
 /** Where shard `index` receives from another shard: its memory, ring and doorbell. */
@@ -162,6 +163,7 @@ export default async function shardMain(init: ShardInit): Promise<string> {
   init.port.postMessage(ready);
 
   const rings: Array<RingConsumer | undefined> = [inbound];
+  const idle = new Idle(doorbell, logic, PEER_POLL_MS);
   let stopping = false;
   while (!stopping) {
     applyControl();
@@ -199,7 +201,7 @@ export default async function shardMain(init: ShardInit): Promise<string> {
     if (stopping) break;
     rings.length = 1;
     for (const c of peerIn) rings.push(c);
-    const sleep = doorbell.wait(rings, logic.busy?.() ? PEER_POLL_MS : undefined);
+    const sleep = idle.sleep(rings);
     if (sleep) await sleep;
   }
   await logic.close?.();

@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { BELL_BYTES, Doorbell } from '../../../src/ring/doorbell.js';
 import { ringBytes } from '../../../src/ring/layout.js';
@@ -61,5 +62,37 @@ describe('doorbell over several rings', () => {
     )!;
     expect(await settle(sleep)).toBe('woken');
     bell.close();
+  });
+
+  it('blocks the thread until a producer on another thread publishes (waitSync)', async () => {
+    const { bell, buffer, refs } = setup();
+    const consumers = refs.map((r) => new RingConsumer(r));
+    // A producer's flush, reduced to what wakes the consumer: HEAD moves, then the bell rings
+    // because the consumer said it sleeps. Done by another thread while this one is blocked.
+    const worker = new Worker(
+      `const { workerData } = require('node:worker_threads');
+       const i32 = new Int32Array(workerData.buffer);
+       setTimeout(() => { Atomics.add(i32, 0, 1); Atomics.notify(i32, 0, 1); }, 50);`,
+      { eval: true, workerData: { buffer } },
+    );
+    await new Promise((resolve) => worker.once('online', resolve));
+    expect(bell.waitSync(consumers, 5000)).toBe(true);
+    expect(new Int32Array(buffer, 0, 1)[0]).toBe(1);
+    await worker.terminate();
+    bell.close();
+  });
+
+  it('waitSync returns at once while a ring has records, and false when the time passes', () => {
+    const { bell, refs } = setup();
+    const consumers = refs.map((r) => new RingConsumer(r));
+    expect(bell.waitSync(consumers, 20)).toBe(false);
+    const p = new RingProducer(refs[0]!);
+    p.write(1, Uint8Array.of(1));
+    p.flush();
+    expect(bell.waitSync(consumers, 60_000)).toBe(true);
+    // Awake again: a producer's next flush does not ring.
+    p.write(1, Uint8Array.of(2));
+    p.flush();
+    expect(new Int32Array(refs[0]!.buffer, 0, 1)[0]).toBe(0);
   });
 });
