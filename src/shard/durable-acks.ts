@@ -9,7 +9,7 @@
 // [MQTT-3.1.1 4.6.0-2]: each connection keeps a FIFO, and an ack is written only when everything
 // it waits for is done and every ack before it has been written.
 import { type Packet, PacketType } from '../protocol/packets.js';
-import { ReasonCode } from '../protocol/reason-codes.js';
+import { connackRefusal, ReasonCode } from '../protocol/reason-codes.js';
 import { type Channel, ChannelState } from './channel.js';
 import type { MqttShard } from './mqtt-shard.js';
 import { WriteResult } from './output.js';
@@ -211,7 +211,22 @@ export class DurableAcks {
     // Not taken: a QoS 2 PUBLISH sent again must be a new message, not a duplicate.
     if (a.type === PacketType.PUBREC && a.ch.session.inboundQos2.delete(a.packetId))
       this.shard.persist?.inbound(a.ch.session, a.packetId, false);
-    if (a.ch.version !== 5 || a.type === PacketType.PUBCOMP) {
+    if (a.packet?.cmd === 'connack') {
+      // The session's record is not on disk: a refusal instead of the CONNACK, then the close
+      // [MQTT-5.0 3.2.2-6, 3.2.2-7] (3.1.1: 0x03 Server unavailable [MQTT-3.1.1 3.2.2-4, 3.2.2-5]).
+      const refusal = connackRefusal(a.ch.version, code);
+      if (refusal) {
+        a.packet = refusal;
+        a.then = () => {
+          this.forget(a.ch);
+          this.shard.disconnect(a.ch, code, why);
+        };
+        return true;
+      }
+    }
+    // A SUBACK or UNSUBACK has no code for "accepted but not stored": the client is told with a
+    // disconnect, as in 3.1.1 for everything, and subscribes again on its next connection.
+    if (a.ch.version !== 5 || a.type === PacketType.PUBCOMP || a.packet) {
       this.forget(a.ch);
       this.shard.disconnect(a.ch, code, why);
       return false;
@@ -239,6 +254,7 @@ export class DurableAcks {
       }
       queue.shift();
       a.then?.();
+      if (ch.state !== ChannelState.CONNECTED) return; // a refused CONNACK closed it
     }
     if (queue.length === 0) ch.pendingAcks = null;
   }

@@ -126,6 +126,7 @@ export function storeKey(id: string): string {
  */
 export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStore> {
   const { path } = options;
+  guardOrphanCommits();
   await mkdir(path, { recursive: true }).catch((e: unknown) => {
     throw storeError(path, 'create the directory of', e);
   });
@@ -135,6 +136,29 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStor
   } catch (e) {
     throw e instanceof WeirError ? e : storeError(path, 'open', e);
   }
+}
+
+/** A failed lmdb-js commit, as it rejects every write of the batch (see LmdbStore.run). */
+function isCommitFailure(reason: unknown): boolean {
+  return typeof reason === 'object' && reason !== null && 'commitError' in reason;
+}
+
+let guarded = false;
+
+/**
+ * lmdb-js opens each event turn's batch with a commit promise of its own, which it hands to
+ * nobody when the batch holds only conditional writes (a remove, a transaction). When that commit
+ * fails (a full disk), the promise's rejection has no handler and would end the thread, although
+ * every write of the batch was rejected too and the store has dealt with it (`fail`). So on a
+ * thread with a store, such rejections are dropped; any other unhandled rejection is thrown as
+ * before.
+ */
+function guardOrphanCommits(): void {
+  if (guarded) return;
+  guarded = true;
+  process.on('unhandledRejection', (reason) => {
+    if (!isCommitFailure(reason)) throw reason;
+  });
 }
 
 export class LmdbStore implements SessionStore {

@@ -1,0 +1,93 @@
+// A store that cannot write (a full disk): what the broker told a client must not be taken back by
+// a restart, so nothing that waited for the store is confirmed. A persistent session's CONNACK
+// becomes a refusal, a SUBACK a disconnect; clients that need no store are still served, and once
+// the disk has room again the store is used again. Needs a small tmpfs (root, as in CI).
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Broker } from '../../src/broker.js';
+import { startBroker } from '../helpers/broker.js';
+import { connected, connectPacket, destroyAll, mqttConnect, RawClient, str } from '../helpers/raw-client.js';
+
+const mountPoint = join(tmpdir(), `weir-store-failure-${process.pid}`);
+const filler = join(mountPoint, 'filler');
+let mounted = false;
+let broker: Broker | undefined;
+
+/** Fill what is left of the tmpfs, so that the store's next growth fails. */
+function fillDisk(): void {
+  const fd = openSync(filler, 'w');
+  const chunk = Buffer.alloc(64 * 1024);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A will big enough that the session record needs new pages in the store. */
+const bigWill = { topic: 'sf/will', payload: Buffer.alloc(60_000, 1), qos: 1 as const, retain: false };
+const keep = { clean: false, properties: { sessionExpiryInterval: 600 } };
+
+beforeAll(async () => {
+  try {
+    mkdirSync(mountPoint, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint], { stdio: 'ignore' });
+    mounted = true;
+  } catch {
+    mounted = false;
+    return;
+  }
+  broker = await startBroker({ dataDir: join(mountPoint, 'data'), durability: 'flush' });
+});
+afterAll(async () => {
+  destroyAll();
+  await broker?.close();
+  if (mounted) execFileSync('umount', [mountPoint]);
+  rmSync(mountPoint, { recursive: true, force: true });
+});
+
+describe('a store that cannot write (full disk)', () => {
+  it('[MQTT-5.0 3.2.2-6, 3.2.2-7] [MQTT-3.1.1 3.2.2-4, 3.2.2-5] refuses persistent sessions, disconnects a SUBSCRIBE it cannot store, serves the rest, and recovers', async (ctx) => {
+    if (!mounted) ctx.skip();
+    const port = broker!.ports.tcp!;
+    const subscriber = await connected(port, 5, 'sf-sub', keep);
+    fillDisk();
+
+    // A persistent session's CONNACK waits for its record: refused, then closed.
+    const v5 = await mqttConnect(port, 5, 'sf-new5', { ...keep, will: bigWill });
+    expect(v5.connack).toMatchObject({ reasonCode: 0x97, sessionPresent: false });
+    await v5.client.expectClosed(5000);
+    const v4 = await RawClient.connect(port);
+    v4.send(connectPacket(4, 'sf-new4', { clean: false, will: bigWill }));
+    await v4.expectClosed(5000);
+    expect(v4.rawBytes().toString('hex')).toBe('20020003'); // Server unavailable, no session
+
+    // Subscriptions it cannot store: a DISCONNECT with the reason, no SUBACK.
+    const filters = Array.from({ length: 400 }, (_, i) => ({
+      topic: `sf/${'x'.repeat(200)}/${i}`,
+      qos: 1 as const,
+    }));
+    subscriber.send({ cmd: 'subscribe', messageId: 1, subscriptions: filters });
+    const got = await subscriber.expectClosed(5000);
+    expect(got.map((p) => p.cmd)).toEqual(['disconnect']);
+    expect(got[0]).toMatchObject({ reasonCode: 0x97 });
+
+    // A clean session needs no store: served as before.
+    const a = await connected(port, 5, 'sf-clean-a');
+    const b = await connected(port, 5, 'sf-clean-b');
+    await b.subscribe('sf/clean', 1);
+    await a.publishAcked('sf/clean', 'still here', { qos: 1 });
+    expect(str(((await b.expect('publish')) as { payload: Uint8Array }).payload)).toBe('still here');
+
+    // Room again: the next persistent session is stored and confirmed.
+    rmSync(filler);
+    const again = await RawClient.connect(port);
+    again.send(connectPacket(5, 'sf-again', keep));
+    expect(await again.expect('connack', 5000)).toMatchObject({ reasonCode: 0 });
+  });
+});
