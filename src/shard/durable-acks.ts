@@ -216,8 +216,13 @@ export class DurableAcks {
       // [MQTT-5.0 3.2.2-6, 3.2.2-7] (3.1.1: 0x03 Server unavailable [MQTT-3.1.1 3.2.2-4, 3.2.2-5]).
       const refusal = connackRefusal(a.ch.version, code);
       if (refusal) {
+        const resumed = a.packet.sessionPresent;
         a.packet = refusal;
         a.then = () => {
+          // A refused CONNECT leaves no will [MQTT-3.1.1 3.1.2-8] and no session of its own.
+          const { session } = a.ch;
+          session.will = null;
+          if (!resumed) session.expiryInterval = 0;
           this.forget(a.ch);
           this.shard.disconnect(a.ch, code, why);
         };

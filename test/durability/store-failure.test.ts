@@ -52,10 +52,12 @@ afterAll(async () => {
 });
 
 describe('a store that cannot write (full disk)', () => {
-  it('[MQTT-5.0 3.2.2-6, 3.2.2-7] [MQTT-3.1.1 3.2.2-4, 3.2.2-5] refuses persistent sessions, disconnects a SUBSCRIBE it cannot store, serves the rest, and recovers', async (ctx) => {
+  it('[MQTT-5.0 3.2.2-6, 3.2.2-7] [MQTT-3.1.1 3.1.2-8, 3.2.2-4, 3.2.2-5] refuses persistent sessions, disconnects a SUBSCRIBE it cannot store, serves the rest, and recovers', async (ctx) => {
     if (!mounted) ctx.skip();
     const port = broker!.ports.tcp!;
     const subscriber = await connected(port, 5, 'sf-sub', keep);
+    const willWatch = await connected(port, 5, 'sf-will-watch');
+    await willWatch.subscribe('sf/will', 0);
     fillDisk();
 
     // A persistent session's CONNACK waits for its record: refused, then closed.
@@ -84,10 +86,14 @@ describe('a store that cannot write (full disk)', () => {
     await a.publishAcked('sf/clean', 'still here', { qos: 1 });
     expect(str(((await b.expect('publish')) as { payload: Uint8Array }).payload)).toBe('still here');
 
-    // Room again: the next persistent session is stored and confirmed.
+    // The refused connections left no will [MQTT-3.1.1 3.1.2-8] (checked behind a round trip).
+    await willWatch.ping();
+    await willWatch.expectNothing(300);
+
+    // Room again: the next persistent session is stored and confirmed; the refused one left none.
     rmSync(filler);
     const again = await RawClient.connect(port);
-    again.send(connectPacket(5, 'sf-again', keep));
-    expect(await again.expect('connack', 5000)).toMatchObject({ reasonCode: 0 });
+    again.send(connectPacket(5, 'sf-new5', keep));
+    expect(await again.expect('connack', 5000)).toMatchObject({ reasonCode: 0, sessionPresent: false });
   });
 });
