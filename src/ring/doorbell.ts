@@ -28,6 +28,13 @@ export function ringBell(i32: Int32Array, index: number): void {
 const KEEP_ALIVE_MS = 2 ** 31 - 1;
 function noop(): void {}
 
+/** Doorbell.arm's answer when a ring has records: not a value an i32 bell can hold. */
+const READY = 2 ** 32;
+
+function awake(rings: readonly (RingConsumer | undefined)[]): void {
+  for (const r of rings) r?.markAwake();
+}
+
 export class Doorbell {
   private readonly i32: Int32Array;
   private readonly index: number;
@@ -50,20 +57,18 @@ export class Doorbell {
    * RingConsumer.wait, it keeps the thread's event loop alive while it sleeps.
    */
   wait(rings: readonly (RingConsumer | undefined)[], timeoutMs?: number): Promise<void> | undefined {
-    for (const r of rings) r?.markSleeping();
-    const seen = Atomics.load(this.i32, this.index);
-    let ready = false;
-    for (const r of rings) if (r?.hasPending) ready = true;
-    const result = ready ? undefined : Atomics.waitAsync(this.i32, this.index, seen, timeoutMs);
-    if (!result?.async) {
-      for (const r of rings) r?.markAwake();
+    const seen = this.arm(rings);
+    if (seen === READY) return undefined;
+    const result = Atomics.waitAsync(this.i32, this.index, seen, timeoutMs);
+    if (!result.async) {
+      awake(rings);
       return undefined;
     }
     this.keepAlive ??= setInterval(noop, KEEP_ALIVE_MS);
     this.keepAlive.ref();
     return result.value.then(() => {
       this.keepAlive?.unref();
-      for (const r of rings) r?.markAwake();
+      awake(rings);
     });
   }
 
@@ -75,13 +80,28 @@ export class Doorbell {
    * on the thread runs meanwhile (timers, ports, I/O callbacks), so `ms` must stay short.
    */
   waitSync(rings: readonly (RingConsumer | undefined)[], ms: number): boolean {
+    const seen = this.arm(rings);
+    if (seen === READY) return true;
+    const woken = Atomics.wait(this.i32, this.index, seen, ms) !== 'timed-out';
+    awake(rings);
+    return woken;
+  }
+
+  /**
+   * The first half of either wait (see "Why no wake-up is lost" above): mark every ring asleep,
+   * read the bell, then look at the rings. Returns the bell's value to wait on, or READY (every
+   * ring awake again) when one has records already.
+   */
+  private arm(rings: readonly (RingConsumer | undefined)[]): number {
     for (const r of rings) r?.markSleeping();
     const seen = Atomics.load(this.i32, this.index);
-    let ready = false;
-    for (const r of rings) if (r?.hasPending) ready = true;
-    const woken = ready || Atomics.wait(this.i32, this.index, seen, ms) !== 'timed-out';
-    for (const r of rings) r?.markAwake();
-    return woken;
+    for (const r of rings) {
+      if (r?.hasPending) {
+        awake(rings);
+        return READY;
+      }
+    }
+    return seen;
   }
 
   close(): void {

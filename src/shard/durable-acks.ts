@@ -46,7 +46,7 @@ export class DurableAcks {
   private readonly tokens = new Map<number, { ack: PendingAck; shard: number }>();
   private nextToken = 1;
   /** Store flushes asked for and not yet answered. */
-  flushing = 0;
+  private flushes = 0;
   /** Connections whose head ack could not be written for lack of room: retried by `retry`. */
   private readonly blocked = new Set<Channel>();
 
@@ -153,21 +153,26 @@ export class DurableAcks {
     const remote = this.batchRemote;
     this.batchAcks = [];
     this.batchRemote = [];
-    this.flushing++;
+    this.flushes++;
     store.flushed().then(
       () => {
-        this.flushing--;
+        this.flushes--;
         for (const r of remote) this.shard.peers.sendAck(r.from, r.token, false);
         for (const a of acks) this.done(a);
         this.shard.flushOutput();
       },
       (error: Error) => {
-        this.flushing--;
+        this.flushes--;
         // Not stored: never acknowledge it. The publishers are disconnected and will send again.
         for (const a of acks) this.failed(a, error);
         this.shard.flushOutput();
       },
     );
+  }
+
+  /** A flush this shard asked the store for has not answered yet (it answers on the event loop). */
+  get flushing(): boolean {
+    return this.flushes > 0;
   }
 
   /** Acks wait for room in the outbound ring. */

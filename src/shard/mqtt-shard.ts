@@ -257,7 +257,7 @@ export class MqttShard implements ShardLogic {
   }
 
   awaitsLoop(): boolean {
-    return this.retryTimer !== undefined || this.acks.flushing > 0;
+    return this.retryTimer !== undefined || this.acks.flushing;
   }
 
   /**

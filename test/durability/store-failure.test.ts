@@ -2,18 +2,16 @@
 // a restart, so nothing that waited for the store is confirmed. A persistent session's CONNACK
 // becomes a refusal, a SUBACK a disconnect; clients that need no store are still served, and once
 // the disk has room again the store is used again. Needs a small tmpfs (root, as in CI).
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/broker.js';
 import { startBroker } from '../helpers/broker.js';
 import { connected, connectPacket, destroyAll, mqttConnect, RawClient, str } from '../helpers/raw-client.js';
+import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 
-const mountPoint = join(tmpdir(), `weir-store-failure-${process.pid}`);
-const filler = join(mountPoint, 'filler');
-let mounted = false;
+let disk: Tmpfs | undefined;
+let filler = '';
 let broker: Broker | undefined;
 
 /** Fill what is left of the tmpfs, so that the store's next growth fails. */
@@ -34,26 +32,20 @@ const bigWill = { topic: 'sf/will', payload: Buffer.alloc(60_000, 1), qos: 1 as 
 const keep = { clean: false, properties: { sessionExpiryInterval: 600 } };
 
 beforeAll(async () => {
-  try {
-    mkdirSync(mountPoint, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint], { stdio: 'ignore' });
-    mounted = true;
-  } catch {
-    mounted = false;
-    return;
-  }
-  broker = await startBroker({ dataDir: join(mountPoint, 'data'), durability: 'flush' });
+  disk = mountTmpfs('weir-store-failure', '8m');
+  if (!disk) return;
+  filler = join(disk.path, 'filler');
+  broker = await startBroker({ dataDir: join(disk.path, 'data'), durability: 'flush' });
 });
 afterAll(async () => {
   destroyAll();
   await broker?.close();
-  if (mounted) execFileSync('umount', [mountPoint]);
-  rmSync(mountPoint, { recursive: true, force: true });
+  disk?.unmount();
 });
 
 describe('a store that cannot write (full disk)', () => {
   it('[MQTT-5.0 3.2.2-6, 3.2.2-7] [MQTT-3.1.1 3.1.2-8, 3.2.2-4, 3.2.2-5] refuses persistent sessions, disconnects a SUBSCRIBE it cannot store, serves the rest, and recovers', async (ctx) => {
-    if (!mounted) ctx.skip();
+    if (!disk) return ctx.skip();
     const port = broker!.ports.tcp!;
     const subscriber = await connected(port, 5, 'sf-sub', keep);
     const willWatch = await connected(port, 5, 'sf-will-watch');

@@ -1,19 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import {
-  closeSync,
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { open as openLmdb } from 'lmdb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { mountTmpfs, type Tmpfs } from '../../helpers/tmpfs.js';
 import { WeirError } from '../../../src/errors.js';
 import { storeError } from '../../../src/store/errors.js';
 import { type LmdbStore, openLmdbStore, type LmdbStoreOptions } from '../../../src/store/lmdb-store.js';
@@ -474,25 +465,16 @@ describe('LmdbStore errors', () => {
 });
 
 // A real write failure needs a full disk: a small tmpfs, where mounting is allowed (root in CI).
-const mountPoint = join(tmpdir(), `weir-lmdb-tmpfs-${process.pid}`);
-let mounted = false;
+let disk: Tmpfs | undefined;
 describe('LmdbStore on a full disk', () => {
   beforeAll(() => {
-    try {
-      mkdirSync(mountPoint, { recursive: true });
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint], { stdio: 'ignore' });
-      mounted = true;
-    } catch {
-      mounted = false;
-    }
+    disk = mountTmpfs('weir-lmdb-tmpfs', '2m');
   });
-  afterAll(() => {
-    if (mounted) execFileSync('umount', [mountPoint]);
-    rmSync(mountPoint, { recursive: true, force: true });
-  });
+  afterAll(() => disk?.unmount());
 
   it('rejects flushed() with ERR_STORE until a write succeeds again', async (ctx) => {
-    if (!mounted) ctx.skip();
+    if (!disk) return ctx.skip();
+    const mountPoint = disk.path;
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {}); // lmdb-js logs the failure
     try {
       const path = join(mountPoint, 'store');
