@@ -27,6 +27,8 @@ export interface PendingAck {
   packet?: Packet;
   /** Work that must follow the packet on the wire (the retained messages after a SUBACK). */
   then?: () => void;
+  /** A CONNACK's: put back what its CONNECT changed, should the store refuse it (see `turnDown`). */
+  undo?: () => void;
 }
 
 /** A FORWARD whose sender waits for this shard's flush. */
@@ -90,10 +92,11 @@ export class DurableAcks {
   }
 
   /**
-   * A SUBACK or UNSUBACK: now, or once the subscriptions it confirms are durable (a persistent
-   * session whose SUBACK a crash could otherwise take back); `then` runs right after it is written.
+   * A CONNACK, SUBACK or UNSUBACK: now, or once what it confirms is durable (a persistent session,
+   * subscriptions, that a crash could otherwise take back); `then` runs right after it is written,
+   * `undo` (a CONNACK's) when a failed store turns it into a refusal.
    */
-  send(ch: Channel, packet: Packet, then?: () => void): void {
+  send(ch: Channel, packet: Packet, then?: () => void, undo?: () => void): void {
     const local = this.shard.waitsForStore && this.shard.persist!.dirty;
     if (!local && !ch.pendingAcks) {
       this.shard.output.packet(ch.conn, packet, ch.version);
@@ -101,7 +104,7 @@ export class DurableAcks {
       return;
     }
     const waiting = local ? 1 : 0;
-    this.enqueue({ ch, type: 0, packetId: 0, reason: 0, waiting, refused: false, packet, then }, local);
+    this.enqueue({ ch, type: 0, packetId: 0, reason: 0, waiting, refused: false, packet, then, undo }, local);
   }
 
   /** Behind the connection's earlier acks; on this batch's flush when `local`. */
@@ -221,13 +224,10 @@ export class DurableAcks {
       // [MQTT-5.0 3.2.2-6, 3.2.2-7] (3.1.1: 0x03 Server unavailable [MQTT-3.1.1 3.2.2-4, 3.2.2-5]).
       const refusal = connackRefusal(a.ch.version, code);
       if (refusal) {
-        const resumed = a.packet.sessionPresent;
         a.packet = refusal;
+        const { undo } = a;
         a.then = () => {
-          // A refused CONNECT leaves no will [MQTT-3.1.1 3.1.2-8] and no session of its own.
-          const { session } = a.ch;
-          session.will = null;
-          if (!resumed) session.expiryInterval = 0;
+          undo?.();
           this.forget(a.ch);
           this.shard.disconnect(a.ch, code, why);
         };

@@ -4,6 +4,7 @@
 // the disk has room again the store is used again. Needs a small tmpfs (root, as in CI).
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/broker.js';
 import { startBroker } from '../helpers/broker.js';
@@ -87,5 +88,31 @@ describe('a store that cannot write (full disk)', () => {
     const again = await RawClient.connect(port);
     again.send(connectPacket(5, 'sf-new5', keep));
     expect(await again.expect('connack', 5000)).toMatchObject({ reasonCode: 0, sessionPresent: false });
+  });
+
+  it("[MQTT-5.0 3.2.2-6] a refused reconnect leaves the stored session as it was: its expiry is not the refused CONNECT's", async (ctx) => {
+    if (!disk) return ctx.skip();
+    const port = broker!.ports.tcp!;
+    const first = await connected(port, 5, 'sf-resume', keep);
+    first.send({ cmd: 'disconnect', reasonCode: 0 });
+    await first.expectClosed(5000);
+    fillDisk();
+
+    // Asks for a session that ends 1 s after this connection; the store cannot save that.
+    const refused = await mqttConnect(port, 5, 'sf-resume', {
+      clean: false,
+      properties: { sessionExpiryInterval: 1 },
+      will: bigWill,
+    });
+    expect(refused.connack).toMatchObject({ reasonCode: 0x97, sessionPresent: false });
+    await refused.client.expectClosed(5000);
+
+    // The session the client was last confirmed (expiry 600) is still there after the refused
+    // CONNECT's 1 s would have ended it.
+    rmSync(filler);
+    await sleep(2100);
+    const back = await RawClient.connect(port);
+    back.send(connectPacket(5, 'sf-resume', keep));
+    expect(await back.expect('connack', 5000)).toMatchObject({ reasonCode: 0, sessionPresent: true });
   });
 });

@@ -58,6 +58,7 @@ export function handleOpen(shard: MqttShard, conn: number, ptr: number, len: num
     session = undefined;
   }
   const sessionPresent = session !== undefined;
+  const storedExpiry = session?.expiryInterval ?? 0;
   const window = Math.min(props.receiveMaximum ?? 65535, shard.config.maxInflight);
   if (!session) {
     session = new Session(open.clientId, shard.newHandle(), window, shard.config.maxQueued);
@@ -88,10 +89,22 @@ export function handleOpen(shard: MqttShard, conn: number, ptr: number, len: num
   // does, so that a crash after it cannot bring back what the client was told is gone (a will
   // cancelled by this reconnect [MQTT-5.0 3.1.3-9]). The session's flows resume after it.
   ch.connackPending = true;
-  shard.acks.send(ch, connack(shard, version, sessionPresent, keepAlive, packet.keepalive, assigned), () => {
-    ch.connackPending = false;
-    resume(shard, ch.session);
-  });
+  const reply = connack(shard, version, sessionPresent, keepAlive, packet.keepalive, assigned);
+  shard.acks.send(
+    ch,
+    reply,
+    () => {
+      ch.connackPending = false;
+      resume(shard, ch.session);
+    },
+    () => {
+      // Refused because the store could not save this CONNECT's changes: a refused CONNECT leaves
+      // no will [MQTT-3.1.1 3.1.2-8], a session it created ends with the connection, and one it
+      // resumed keeps the expiry the store still has (not the one this CONNECT asked for).
+      session.will = null;
+      session.expiryInterval = storedExpiry;
+    },
+  );
 }
 
 /** The keep-alive to use, or -1 to refuse (3.1.1 cannot tell the client another value). */
