@@ -1,5 +1,6 @@
 // A shard between batches (src/shard/idle.ts): it blocks its thread only while nothing it waits
-// for comes through its event loop, and however steadily records come, its loop still turns.
+// for comes through its event loop, however steadily records come its loop still turns, and once
+// they stop it sleeps on its loop.
 import { describe, expect, it, vi } from 'vitest';
 import { BELL_BYTES, Doorbell } from '../../../src/ring/doorbell.js';
 import { ringBytes } from '../../../src/ring/layout.js';
@@ -54,13 +55,47 @@ describe('a shard between batches', () => {
       const { bell, publish, consumer, idle } = setup(logic);
       const waitSync = vi.spyOn(bell, 'waitSync');
       const sleep = idle.sleep([consumer]);
-      expect(waitSync).toHaveBeenCalledTimes(blocks ? 1 : 0);
-      // Either way it then sleeps on the loop, and a record wakes it.
+      expect(waitSync.mock.calls.length > 0).toBe(blocks);
+      // Either way it gives its loop a turn (or sleeps on it), and a record is then seen.
       expect(sleep).toBeInstanceOf(Promise);
       publish();
       await sleep;
       expect(consumer.next()).toBe(1);
       bell.close();
     }
+  });
+
+  it('takes a due loop turn with setImmediate and blocks again after it, while records came lately', async () => {
+    const { bell, consumer, idle } = setup();
+    const waitSync = vi.spyOn(bell, 'waitSync');
+    const waitAsync = vi.spyOn(bell, 'wait');
+    // No record yet, but the shard has just started: it blocks until its loop is due a turn.
+    const turn = idle.sleep([consumer]);
+    expect(turn).toBeInstanceOf(Promise);
+    expect(waitSync).toHaveBeenCalled();
+    // A turn taken by sleeping on the loop would have let the next record wake it the slow way.
+    expect(waitAsync).not.toHaveBeenCalled();
+    await turn;
+    waitSync.mockClear();
+    const next = idle.sleep([consumer]);
+    expect(waitSync).toHaveBeenCalled();
+    await next;
+    bell.close();
+  });
+
+  it('sleeps on its event loop once records have stopped coming, and a record wakes it there', async () => {
+    const { bell, consumer, publish, idle } = setup();
+    const waitAsync = vi.spyOn(bell, 'wait');
+    const end = Date.now() + 2000;
+    let sleep = idle.sleep([consumer]);
+    while (waitAsync.mock.calls.length === 0 && Date.now() < end) {
+      await sleep;
+      sleep = idle.sleep([consumer]);
+    }
+    expect(waitAsync).toHaveBeenCalledTimes(1);
+    publish();
+    await sleep;
+    expect(consumer.next()).toBe(1);
+    bell.close();
   });
 });

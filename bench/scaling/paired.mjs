@@ -1,0 +1,133 @@
+// Paired rounds: the same mqload run against several broker commands, in a new random order
+// every round, and each one's p50 and p99 divided by a reference's in the same round. On a shared,
+// noisy host two runs of one build differ by several times in lat-10k's p99; the median of
+// per-round ratios is the statistic such noise disturbs least (bench/README.md uses it for every
+// A/B of a latency change).
+//
+//   node bench/scaling/paired.mjs ROUNDS NAME='COMMAND using $PORT' ...
+//   node bench/scaling/paired.mjs 12 \
+//     mosq='mosquitto -p $PORT' \
+//     old='node /tmp/old/bin/weir.js --host 127.0.0.1 --port $PORT --ws-port 0 --http-port 0 --durability memory' \
+//     new='node bin/weir.js --host 127.0.0.1 --port $PORT --ws-port 0 --http-port 0 --durability memory'
+//
+// Environment: REF (the reference name; default the first), DURATION (4 s measured per run),
+// WARMUP (1), MQLOAD_ARGS (default lat-10k: 50 × 50 pairs, QoS 0, 64 B, 10k msg/s), MQLOAD (the
+// binary; `npm run bench:e2e` builds it into node_modules/.cache/weir-bench).
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const env = process.env;
+const MQLOAD = env.MQLOAD ?? path.join(ROOT, 'node_modules/.cache/weir-bench/mqload');
+const ARGS = (env.MQLOAD_ARGS ?? '--mode pairs --pubs 50 --subs 50 --qos 0 --size 64 --rate 10000').split(
+  /\s+/,
+);
+
+function die(message) {
+  process.stderr.write(`paired: ${message}\n`);
+  process.exit(2);
+}
+
+const rounds = Number(process.argv[2]);
+const specs = process.argv.slice(3).map((arg) => {
+  const at = arg.indexOf('=');
+  if (at <= 0) die(`"${arg}" is not NAME=COMMAND`);
+  return { name: arg.slice(0, at), command: arg.slice(at + 1) };
+});
+if (!(rounds >= 1) || specs.length < 2)
+  die('usage: node bench/scaling/paired.mjs ROUNDS NAME=COMMAND NAME=COMMAND ...');
+if (!existsSync(MQLOAD)) die(`no mqload at ${MQLOAD}; run \`npm run bench:e2e -- lat-10k\` once to build it`);
+const ref = env.REF ?? specs[0].name;
+if (!specs.some((s) => s.name === ref)) die(`REF=${ref} is none of the names given`);
+
+const portOpen = (port) =>
+  new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+/** Starts and later stops a process, reading its standard output. */
+function start(file, args, extraEnv = {}) {
+  const child = spawn(file, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const done = new Promise((resolve) => child.once('close', () => resolve(out)));
+  return { child, done };
+}
+
+/** One broker, one mqload run: {p50, p99, cpu, lost} or undefined when the run failed. */
+async function once({ command }) {
+  const port = 20000 + Math.floor(Math.random() * 10000);
+  const broker = start('bash', ['-c', `exec ${command}`], { PORT: String(port) });
+  for (let i = 0; i < 100 && !(await portOpen(port)); i++) await sleep(50);
+  await sleep(300);
+  const timing = ['--duration', env.DURATION ?? '4', '--warmup', env.WARMUP ?? '1'];
+  const mq = start(MQLOAD, [
+    '--port',
+    String(port),
+    ...ARGS,
+    ...timing,
+    '--watch-pid',
+    String(broker.child.pid),
+  ]);
+  const timer = setTimeout(() => mq.child.kill('SIGKILL'), 120_000);
+  const out = await mq.done;
+  clearTimeout(timer);
+  broker.child.kill('SIGTERM');
+  await broker.done;
+  try {
+    const d = JSON.parse(out);
+    return { p50: d.lat_p50_us, p99: d.lat_p99_us, cpu: d.broker_cpu_pct ?? 0, lost: d.lost };
+  } catch {
+    return undefined;
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const results = new Map(specs.map((s) => [s.name, []]));
+for (let r = 0; r < rounds; r++) {
+  const order = [...specs].sort(() => Math.random() - 0.5);
+  for (const spec of order) {
+    const got = await once(spec);
+    if (!got) {
+      console.log(`r${r} ${spec.name}: no result`);
+      continue;
+    }
+    results.get(spec.name)[r] = got;
+    console.log(
+      `r${r} ${spec.name.padEnd(8)} p50 ${got.p50.toFixed(0).padStart(6)} p99 ${got.p99.toFixed(0).padStart(6)} µs  cpu ${got.cpu} %  lost ${got.lost}`,
+    );
+  }
+}
+
+console.log(
+  `\nmedians over rounds; ratios are per round against ${ref}, then their median [lowest, highest]`,
+);
+const refs = results.get(ref);
+for (const { name } of specs) {
+  const mine = results.get(name).flatMap((x, r) => (x ? [{ ...x, r }] : []));
+  if (mine.length === 0) continue;
+  const paired = mine.filter((x) => refs[x.r]);
+  const ratio = (k) => paired.map((x) => x[k] / refs[x.r][k]);
+  const p99 = ratio('p99');
+  console.log(
+    `${name.padEnd(8)} n=${mine.length} p50 ${median(mine.map((x) => x.p50)).toFixed(0)} p99 ${median(mine.map((x) => x.p99)).toFixed(0)} µs` +
+      (name === ref
+        ? ''
+        : `  p99 ÷ ${ref} ${median(p99).toFixed(2)}× [${Math.min(...p99).toFixed(2)}, ${Math.max(...p99).toFixed(2)}], better in ${p99.filter((x) => x < 1).length}` +
+          `  p50 ÷ ${ref} ${median(ratio('p50')).toFixed(2)}×`) +
+      `  cpu ${median(mine.map((x) => x.cpu)).toFixed(1)} %`,
+  );
+}
