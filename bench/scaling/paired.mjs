@@ -10,9 +10,10 @@
 //     old='node /tmp/old/bin/weir.js --host 127.0.0.1 --port $PORT --ws-port 0 --http-port 0 --durability memory' \
 //     new='node bin/weir.js --host 127.0.0.1 --port $PORT --ws-port 0 --http-port 0 --durability memory'
 //
-// Environment: REF (the reference name; default the first), DURATION (4 s measured per run),
-// WARMUP (1), MQLOAD_ARGS (default lat-10k: 50 × 50 pairs, QoS 0, 64 B, 10k msg/s), MQLOAD (the
-// binary; `npm run bench:e2e` builds it into node_modules/.cache/weir-bench).
+// Environment: REF (the reference name; default the first), ALL_PAIRS=1 (ratios between every
+// pair, not only to REF), DURATION (4 s measured per run), WARMUP (1), MQLOAD_ARGS (default
+// lat-10k: 50 × 50 pairs, QoS 0, 64 B, 10k msg/s), MQLOAD (the binary; `npm run bench:e2e`
+// builds it into node_modules/.cache/weir-bench).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -112,22 +113,27 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 
-console.log(
-  `\nmedians over rounds; ratios are per round against ${ref}, then their median [lowest, highest]`,
-);
-const refs = results.get(ref);
+console.log(`\nmedians over rounds; "÷ X" is the median of the per-round ratios to X [lowest, highest]`);
 for (const { name } of specs) {
   const mine = results.get(name).flatMap((x, r) => (x ? [{ ...x, r }] : []));
   if (mine.length === 0) continue;
-  const paired = mine.filter((x) => refs[x.r]);
-  const ratio = (k) => paired.map((x) => x[k] / refs[x.r][k]);
-  const p99 = ratio('p99');
-  console.log(
-    `${name.padEnd(8)} n=${mine.length} p50 ${median(mine.map((x) => x.p50)).toFixed(0)} p99 ${median(mine.map((x) => x.p99)).toFixed(0)} µs` +
-      (name === ref
-        ? ''
-        : `  p99 ÷ ${ref} ${median(p99).toFixed(2)}× [${Math.min(...p99).toFixed(2)}, ${Math.max(...p99).toFixed(2)}], better in ${p99.filter((x) => x < 1).length}` +
-          `  p50 ÷ ${ref} ${median(ratio('p50')).toFixed(2)}×`) +
-      `  cpu ${median(mine.map((x) => x.cpu)).toFixed(1)} %`,
-  );
+  const line = [
+    `${name.padEnd(8)} n=${mine.length}`,
+    `p50 ${median(mine.map((x) => x.p50)).toFixed(0)} p99 ${median(mine.map((x) => x.p99)).toFixed(0)} µs`,
+    `cpu ${median(mine.map((x) => x.cpu)).toFixed(1)} %`,
+  ];
+  for (const other of specs) {
+    if (other.name === name || (other.name !== ref && !env.ALL_PAIRS)) continue;
+    const theirs = results.get(other.name);
+    const both = mine.filter((x) => theirs[x.r]);
+    const ratios = (k) => both.map((x) => x[k] / theirs[x.r][k]);
+    const p99 = ratios('p99');
+    if (p99.length === 0) continue;
+    const range = `[${Math.min(...p99).toFixed(2)}, ${Math.max(...p99).toFixed(2)}]`;
+    line.push(
+      `p99 ÷ ${other.name} ${median(p99).toFixed(2)}× ${range}, lower in ${p99.filter((x) => x < 1).length}` +
+        ` (p50 ${median(ratios('p50')).toFixed(2)}×)`,
+    );
+  }
+  console.log(line.join('  '));
 }
