@@ -44,6 +44,8 @@ interface BrokerEvents {
   'client.connected': [ClientInfo];
   /** That connection ended (any reason). */
   'client.disconnected': [ClientInfo];
+  /** Something the operator should know: a shard stopped, the store cannot write (and can again). */
+  warning: [{ message: string }];
 }
 
 export class Broker extends EventEmitter<BrokerEvents> {
@@ -89,6 +91,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       directWrites: c.directWrites === 'on',
       onClient: (event, info) => this.emit(`client.${event}`, info),
     });
+    this.gateway.pool.on('warning', (message) => this.emit('warning', { message }));
     await this.gateway.start();
     this.startedAt = Date.now();
     if (c.sysInterval > 0) {

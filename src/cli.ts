@@ -32,6 +32,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       (error) => fail(error),
     );
   };
+  broker.on('warning', ({ message }) => process.stderr.write(`weir: warning: ${message}\n`));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   const { host } = broker.config;

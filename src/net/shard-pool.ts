@@ -26,6 +26,7 @@ import type {
   ShardControl,
   ShardInit,
   ShardReady,
+  ShardWarning,
 } from '../shard/worker.js';
 
 export interface ShardPoolOptions {
@@ -73,6 +74,8 @@ export interface ShardLink {
 interface Events {
   ready: [ShardLink];
   exit: [index: number, error: Error];
+  /** For the operator: a shard stopped, or a shard said something (its store cannot write). */
+  warning: [message: string];
 }
 
 /** Counters a shard reports on its control port about once a second (never per packet). */
@@ -244,9 +247,13 @@ export class ShardPool extends EventEmitter<Events> {
     let wasReady = false;
     const ready = new Promise<ShardLink>((resolve, reject) => {
       let link: ShardLink | undefined;
-      port1.on('message', (msg: ShardReady | ShardStats | PeerDownDone | PeerUpDone) => {
+      port1.on('message', (msg: ShardReady | ShardStats | PeerDownDone | PeerUpDone | ShardWarning) => {
         if (msg.type === 'stats') {
           if (link) link.stats = msg;
+          return;
+        }
+        if (msg.type === 'warning') {
+          this.emit('warning', `shard ${index}: ${msg.message}`);
           return;
         }
         if (msg.type === 'peer-down-done' || msg.type === 'peer-up-done') {
@@ -313,6 +320,14 @@ export class ShardPool extends EventEmitter<Events> {
     // A shard that never became ready (bad logic module, memory too small) would fail the same
     // way again: report it instead of restarting in a loop.
     const restart = this.options.restart && !this.closing && wasReady;
+    if (!this.closing)
+      this.emit(
+        'warning',
+        `shard ${index} stopped (${error.message}); its clients were disconnected` +
+          (restart
+            ? ' and can connect again once it has restarted'
+            : '; it is not restarted, since it never started'),
+      );
     void this.peersForget(index).then(() => {
       if (!restart || this.closing) return;
       const live = this.links.filter((l): l is ShardLink => l?.alive === true && l.index !== index);

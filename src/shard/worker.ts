@@ -68,6 +68,12 @@ export interface PeerUpDone {
   index: number;
 }
 
+/** Something the operator should hear of (a store that cannot write, and when it can again). */
+export interface ShardWarning {
+  type: 'warning';
+  message: string;
+}
+
 /** The shard's answer to peer-down, once its ring from the dead shard is reset. */
 export interface PeerDownDone {
   type: 'peer-down-done';

@@ -49,6 +49,8 @@ export interface LmdbStoreOptions {
   durability: 'flush' | 'interval';
   /** With 'interval': the longest time a write waits to be committed and synced. */
   flushIntervalMs: number;
+  /** Told when writes start failing (the error says why and what to do) and when one commits again (null). */
+  onHealth?(error: WeirError | null): void;
 }
 
 type RetainedTuple = [bytes: Uint8Array, version: 3 | 4 | 5, expiresAt: number, topic?: string];
@@ -183,10 +185,12 @@ export class LmdbStore implements SessionStore {
   private size = 0;
   private sizeAt = -Infinity;
   private closed = false;
+  private readonly onHealth: LmdbStoreOptions['onHealth'];
 
   /** Use openLmdbStore, which checks the directory and the data file first. */
   constructor(options: LmdbStoreOptions) {
     this.path = options.path;
+    this.onHealth = options.onHealth;
     this.deferred = options.durability === 'interval';
     this.intervalMs = Math.max(1, options.flushIntervalMs);
     this.root = open({ path: options.path, maxDbs: 8, mapSize: options.maxBytes });
@@ -401,7 +405,10 @@ export class LmdbStore implements SessionStore {
     const batch = ++this.batches;
     p.then(
       () => {
-        if (this.failing && batch > this.failing.since) this.failing = null;
+        if (this.failing && batch > this.failing.since) {
+          this.failing = null;
+          this.onHealth?.(null);
+        }
       },
       (e: unknown) => {
         // lmdb-js rejects every write of a failed batch with "Commit failed" and the cause in
@@ -422,7 +429,10 @@ export class LmdbStore implements SessionStore {
 
   private fail(batch: number, cause: unknown): void {
     const error = storeError(this.path, 'write to', cause);
-    this.failing ??= { since: batch, error };
+    if (!this.failing) {
+      this.failing = { since: batch, error };
+      this.onHealth?.(error);
+    }
     for (const waiter of this.waiters) {
       if (waiter.upTo < batch) continue;
       this.waiters.delete(waiter);

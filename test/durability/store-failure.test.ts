@@ -14,6 +14,13 @@ import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 let disk: Tmpfs | undefined;
 let filler = '';
 let broker: Broker | undefined;
+/** What the broker told its operator (the CLI prints these on stderr). */
+const warnings: string[] = [];
+
+async function warned(pattern: RegExp): Promise<void> {
+  for (let i = 0; i < 100 && !warnings.some((w) => pattern.test(w)); i++) await sleep(50);
+  expect(warnings).toContainEqual(expect.stringMatching(pattern));
+}
 
 /** Fill what is left of the tmpfs, so that the store's next growth fails. */
 function fillDisk(): void {
@@ -37,6 +44,7 @@ beforeAll(async () => {
   if (!disk) return;
   filler = join(disk.path, 'filler');
   broker = await startBroker({ dataDir: join(disk.path, 'data'), durability: 'flush' });
+  broker.on('warning', ({ message }) => warnings.push(message));
 });
 afterAll(async () => {
   destroyAll();
@@ -57,6 +65,10 @@ describe('a store that cannot write (full disk)', () => {
     const v5 = await mqttConnect(port, 5, 'sf-new5', { ...keep, will: bigWill });
     expect(v5.connack).toMatchObject({ reasonCode: 0x97, sessionPresent: false });
     await v5.client.expectClosed(5000);
+    // The operator is told once what is wrong and what to do.
+    await warned(
+      /^shard 0: cannot write to the store at .*: (the disk is full|an I\/O error).*; free space on that disk/,
+    );
     const v4 = await RawClient.connect(port);
     v4.send(connectPacket(4, 'sf-new4', { clean: false, will: bigWill }));
     await v4.expectClosed(5000);
@@ -88,6 +100,8 @@ describe('a store that cannot write (full disk)', () => {
     const again = await RawClient.connect(port);
     again.send(connectPacket(5, 'sf-new5', keep));
     expect(await again.expect('connack', 5000)).toMatchObject({ reasonCode: 0, sessionPresent: false });
+    await warned(/^shard 0: the store at .* writes again$/);
+    expect(warnings.filter((w) => /cannot write/.test(w))).toHaveLength(1);
   });
 
   it("[MQTT-5.0 3.2.2-6] a refused reconnect leaves the stored session as it was: its expiry is not the refused CONNECT's", async (ctx) => {

@@ -17,8 +17,14 @@ describe('a shard that dies', () => {
   it('drops its connections, comes back on fresh memory, and serves the clients that reconnect', async () => {
     const before = await mqtt.connectAsync(url(), { clientId: 'victim', reconnectPeriod: 0 });
     const closed = new Promise<void>((r) => before.once('close', () => r()));
+    const warnings: string[] = [];
+    broker.on('warning', ({ message }) => warnings.push(message));
     await broker.restartShard(0);
     await closed;
+    // The operator hears of it (the CLI prints warnings on stderr).
+    expect(warnings).toEqual([
+      expect.stringMatching(/^shard 0 stopped \(.+\); its clients were disconnected and can connect again/),
+    ]);
     // The broker kept listening: a reconnecting client gets a working session on the new shard.
     const sub = await mqtt.connectAsync(url(), { clientId: 'victim', reconnectPeriod: 0 });
     const pub = await mqtt.connectAsync(url(), { clientId: 'survivor', reconnectPeriod: 0 });
