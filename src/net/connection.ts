@@ -32,7 +32,7 @@ export interface Transport {
    * now waiting to be sent; the listener calls Gateway.drained when it has gone.
    */
   write(bytes: Uint8Array): boolean;
-  /** Stop / restart reading (backpressure from a full ring). */
+  /** Stop / restart reading (backpressure from a full ring, a pending authentication hook). */
   pause(): void;
   resume(): void;
   /**

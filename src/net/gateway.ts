@@ -236,8 +236,10 @@ export class Gateway {
         const first = bytes.subarray(start, end);
         const length = packetSize(first);
         conn.state = ConnState.AUTHENTICATING;
-        // Read nothing more until the hook has decided: a slow hook must not let input pile up.
-        conn.transport.pause();
+        // With a hook, read nothing more until it has decided: a slow hook must not let input
+        // pile up. Without one, connect() routes the client before it returns, and a pause would
+        // cost a readStop and a readStart (two epoll_ctl calls) per connection for nothing.
+        if (this.options.authenticate) conn.transport.pause();
         if (length < first.length) this.hold(conn, RecordKind.DATA, first.slice(length));
         void this.connect(conn, first.slice(0, length));
         return;
@@ -313,7 +315,7 @@ export class Gateway {
     conn.heldBytes += open.length;
     this.writeHeld(link, conn);
     if (conn.held.length > 0) this.waitForRing(link, conn);
-    else conn.transport.resume();
+    else if (this.options.authenticate) conn.transport.resume();
   }
 
   /** Refuse a CONNECT: a CONNACK with the reason (when the version has a code for it), then close. */

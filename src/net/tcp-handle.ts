@@ -131,6 +131,8 @@ class HandleTransport implements Transport {
   /** Async writes not completed: the close of end() waits for them. */
   private pendingWrites = 0;
   private peer: string | undefined;
+  /** Reading stopped by pause() (a full ring, a pending authentication hook). */
+  private paused = false;
   conn: ReturnType<Gateway['accept']>;
   /** Where the shard may write to this socket itself (src/ring/write-slots.ts); token 0: it may not. */
   private slots: WriteSlots | undefined;
@@ -236,10 +238,14 @@ class HandleTransport implements Transport {
   }
 
   pause(): void {
-    if (this.phase !== ConnPhase.CLOSED) this.handle.readStop();
+    if (this.paused || this.phase === ConnPhase.CLOSED) return;
+    this.paused = true;
+    this.handle.readStop();
   }
   resume(): void {
-    if (this.phase !== ConnPhase.CLOSED) this.handle.readStart();
+    if (!this.paused || this.phase === ConnPhase.CLOSED) return;
+    this.paused = false;
+    this.handle.readStart();
   }
 
   /**
