@@ -51,11 +51,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { buildC, buildMqload, canConnect, freePort, median } from './common.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -77,6 +77,13 @@ function die(msg) {
 }
 function say(msg) {
   process.stderr.write(`bench:e2e: ${msg}\n`);
+}
+function buildOrDie(build) {
+  try {
+    return build();
+  } catch (error) {
+    die(error.message);
+  }
 }
 
 const ROUNDS = intEnv('ROUNDS', 3, 1);
@@ -278,28 +285,6 @@ async function waitQuiet() {
     }
   }
 }
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    const done = (ok) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-    s.setTimeout(1000, () => done(false));
-  });
-}
 function tail(file, n = 5) {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
@@ -340,31 +325,6 @@ process.on('SIGINT', () => onInterrupt('SIGINT'));
 process.on('SIGTERM', () => onInterrupt('SIGTERM'));
 
 // ---------- mqload ----------
-// a C program of bench/e2e, built once into node_modules/.cache/weir-bench (rebuilt when the
-// source is newer)
-function buildC(name, libs) {
-  const src = path.join(HERE, `${name}.c`);
-  const base = existsSync(path.join(ROOT, 'node_modules'))
-    ? path.join(ROOT, 'node_modules/.cache')
-    : os.tmpdir();
-  const dir = path.join(base, 'weir-bench');
-  const bin = path.join(dir, name);
-  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
-  mkdirSync(dir, { recursive: true });
-  const cc = env.CC || 'cc';
-  const args = ['-O2', '-o', bin, src, ...libs];
-  say(`building ${name}: ${cc} ${args.join(' ')}`);
-  const r = spawnSync(cc, args, { encoding: 'utf8' });
-  if (r.status !== 0) {
-    process.stderr.write(r.stderr ?? '');
-    die(
-      `could not build ${name} with ${cc}${r.error ? ` (${r.error.message})` : ''}; install a C compiler (apt-get install gcc)`,
-    );
-  }
-  return bin;
-}
-const buildMqload = () => buildC('mqload', ['-lpthread']);
-
 function runMqload(bin, args, errFile, timeoutMs) {
   return new Promise((resolve) => {
     const errFd = openSync(errFile, 'w');
@@ -493,7 +453,7 @@ const BROKERS = {
   },
   floor: {
     check() {
-      floorBin = buildC('floor-broker', []);
+      floorBin = buildOrDie(() => buildC('floor-broker', [], say));
       return undefined;
     },
     version: () => 'bench/e2e/floor-broker.c',
@@ -668,12 +628,6 @@ const runTable = (recs) =>
     recs.map((r) => COLS.map(([, f]) => String(f(r)))),
   );
 
-function median(a) {
-  const s = a.filter((x) => typeof x === 'number' && !Number.isNaN(x)).sort((x, y) => x - y);
-  if (!s.length) return undefined;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 function medians(recs) {
   const groups = new Map();
   for (const r of recs) {
@@ -764,7 +718,7 @@ function machine() {
 // ---------- main ----------
 async function main() {
   if (process.platform !== 'linux') die('needs Linux (/proc and epoll)');
-  const mqload = buildMqload();
+  const mqload = buildOrDie(() => buildMqload(say));
   OUTDIR = env.OUTDIR ? path.resolve(env.OUTDIR) : mkdtempSync(path.join(os.tmpdir(), 'weir-bench-e2e-'));
   mkdirSync(OUTDIR, { recursive: true });
   const results = path.join(OUTDIR, 'results.jsonl');

@@ -12,18 +12,13 @@
 //
 // Environment: REF (the reference name; default the first), ALL_PAIRS=1 (ratios between every
 // pair, not only to REF), DURATION (4 s measured per run), WARMUP (1), MQLOAD_ARGS (default
-// lat-10k: 50 × 50 pairs, QoS 0, 64 B, 10k msg/s), MQLOAD (the binary; `npm run bench:e2e`
-// builds it into node_modules/.cache/weir-bench).
+// lat-10k: 50 × 50 pairs, QoS 0, 64 B, 10k msg/s), MQLOAD (the binary; by default built from
+// bench/e2e/mqload.c as bench:e2e builds it).
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { buildMqload, canConnect, freePort, median } from '../e2e/common.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const env = process.env;
-const MQLOAD = env.MQLOAD ?? path.join(ROOT, 'node_modules/.cache/weir-bench/mqload');
 const ARGS = (env.MQLOAD_ARGS ?? '--mode pairs --pubs 50 --subs 50 --qos 0 --size 64 --rate 10000').split(
   /\s+/,
 );
@@ -41,19 +36,14 @@ const specs = process.argv.slice(3).map((arg) => {
 });
 if (!(rounds >= 1) || specs.length < 2)
   die('usage: node bench/scaling/paired.mjs ROUNDS NAME=COMMAND NAME=COMMAND ...');
-if (!existsSync(MQLOAD)) die(`no mqload at ${MQLOAD}; run \`npm run bench:e2e -- lat-10k\` once to build it`);
+let MQLOAD = env.MQLOAD;
+try {
+  MQLOAD ??= buildMqload((m) => process.stderr.write(`paired: ${m}\n`));
+} catch (error) {
+  die(error.message);
+}
 const ref = env.REF ?? specs[0].name;
 if (!specs.some((s) => s.name === ref)) die(`REF=${ref} is none of the names given`);
-
-const portOpen = (port) =>
-  new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 
 /** Starts and later stops a process, reading its standard output. */
 function start(file, args, extraEnv = {}) {
@@ -66,9 +56,9 @@ function start(file, args, extraEnv = {}) {
 
 /** One broker, one mqload run: {p50, p99, cpu, lost} or undefined when the run failed. */
 async function once({ command }) {
-  const port = 20000 + Math.floor(Math.random() * 10000);
+  const port = await freePort();
   const broker = start('bash', ['-c', `exec ${command}`], { PORT: String(port) });
-  for (let i = 0; i < 100 && !(await portOpen(port)); i++) await sleep(50);
+  for (let i = 0; i < 100 && !(await canConnect(port)); i++) await sleep(50);
   await sleep(300);
   const timing = ['--duration', env.DURATION ?? '4', '--warmup', env.WARMUP ?? '1'];
   const mq = start(MQLOAD, [
@@ -91,11 +81,6 @@ async function once({ command }) {
     return undefined;
   }
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const results = new Map(specs.map((s) => [s.name, []]));
 for (let r = 0; r < rounds; r++) {

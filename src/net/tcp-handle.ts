@@ -131,8 +131,6 @@ class HandleTransport implements Transport {
   /** Async writes not completed: the close of end() waits for them. */
   private pendingWrites = 0;
   private peer: string | undefined;
-  /** Reading stopped by pause() (a full ring, a pending authentication hook). */
-  private paused = false;
   conn: ReturnType<Gateway['accept']>;
   /** Where the shard may write to this socket itself (src/ring/write-slots.ts); token 0: it may not. */
   private slots: WriteSlots | undefined;
@@ -237,15 +235,12 @@ class HandleTransport implements Transport {
     if (this.conn && this.handle.writeQueueSize < WRITE_BUDGET >> 1) this.gateway.drained(this.conn);
   }
 
+  // libuv does nothing (no syscall) for a readStop of a stopped handle or a readStart of a reading one.
   pause(): void {
-    if (this.paused || this.phase === ConnPhase.CLOSED) return;
-    this.paused = true;
-    this.handle.readStop();
+    if (this.phase !== ConnPhase.CLOSED) this.handle.readStop();
   }
   resume(): void {
-    if (!this.paused || this.phase === ConnPhase.CLOSED) return;
-    this.paused = false;
-    this.handle.readStart();
+    if (this.phase !== ConnPhase.CLOSED) this.handle.readStart();
   }
 
   /**

@@ -1,8 +1,8 @@
-// What the operator hears of a store that cannot write (src/shard/mqtt-logic.ts): on a nearly full
+// What the operator hears of a store that cannot write (src/shard/store-health.ts): on a nearly full
 // disk the store flips between failing and writing, and the log must not flip with it.
 import { describe, expect, it } from 'vitest';
 import { WeirError } from '../../../src/errors.js';
-import { storeHealthReport } from '../../../src/shard/mqtt-logic.js';
+import { storeHealthReport } from '../../../src/shard/store-health.js';
 
 describe('the store health report', () => {
   it('tells a failure at most once a minute, with the count of the rest, and recovery only after a told failure', () => {
