@@ -228,15 +228,10 @@ export class RingProducer extends RingEnd {
   }
 
   /**
-   * Before a flush: offer each record committed since the last one, oldest first, to `take`,
-   * which returns how many of its leading payload bytes the caller delivered some other way, or
-   * -1 for none at all: its whole length takes the record back (the consumer never sees it), a
-   * part trims it to the rest (layout.ts has the picture), -1 leaves it as it is. When every
-   * record is taken back there is nothing to publish, and the space is reused at once. `end` is
-   * the counter just past the record (for `released`).
+   * Calls `visit` for each record committed since the last flush, oldest first, skipping records
+   * already taken back; `end` is the counter just past the record (for `released`).
    */
-  settle(take: (tag: number, offset: number, length: number, end: number) => number): void {
-    let kept = false;
+  visitUnpublished(visit: (tag: number, offset: number, length: number, end: number) => void): void {
     for (let pos = this.published; pos !== this.head;) {
       const at = pos & this.mask;
       const length = this.u32[(this.data + at + RECORD_LENGTH) >> 2]!;
@@ -244,19 +239,31 @@ export class RingProducer extends RingEnd {
         pos = (pos + this.capacity - at) >>> 0;
         continue;
       }
-      const tagIndex = (this.data + at + RECORD_TAG) >> 2;
-      const tag = this.u32[tagIndex]!;
+      const tag = this.u32[(this.data + at + RECORD_TAG) >> 2]!;
       const end = (pos + recordSpace(length)) >>> 0;
-      if (tag !== RECORD_VOID) {
-        const done = take(tag, this.data + at + RECORD_HEADER, length, end);
-        if (done === length) this.u32[tagIndex] = RECORD_VOID;
-        else {
-          if (done > 0) this.trim(this.data + at, length, done);
-          kept = true;
-        }
-      }
+      if (tag !== RECORD_VOID) visit(tag, this.data + at + RECORD_HEADER, length, end);
       pos = end;
     }
+  }
+
+  /**
+   * Before a flush: offer each record committed since the last one, oldest first, to `take`,
+   * which returns how many of its leading payload bytes the caller delivered some other way, or
+   * -1 for none at all: its whole length takes the record back (the consumer never sees it), a
+   * part trims it to the rest (layout.ts has the picture), -1 leaves it as it is. When every
+   * record is taken back there is nothing to publish, and the space is reused at once.
+   */
+  settle(take: (tag: number, offset: number, length: number, end: number) => number): void {
+    let kept = false;
+    this.visitUnpublished((tag, offset, length, end) => {
+      const done = take(tag, offset, length, end);
+      const record = offset - RECORD_HEADER;
+      if (done === length) this.u32[(record + RECORD_TAG) >> 2] = RECORD_VOID;
+      else {
+        if (done > 0) this.trim(record, length, done);
+        kept = true;
+      }
+    });
     if (kept) return;
     this.head = this.published;
     this.unpublished = 0;

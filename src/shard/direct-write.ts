@@ -8,25 +8,43 @@
 // goes from the shard to the client's socket. The CONNACK of a new connection goes the same way.
 //
 // When: at the end of a batch, before it is published, if
-//   - the batch is small (MAX_RECORDS, MAX_BYTES): a busy shard's large batches go to the main
-//     thread as before, which writes them while the shard works on the next (one write(2) per
-//     connection per batch there, against one per record here);
+//   - the batch is not a saturated shard's (MAX_RECORDS, MAX_BYTES): those go to the main
+//     thread as before, which writes them while the shard works on the next;
 //   - nothing older for that connection is still with the gateway: the gateway has released the
 //     last large batch this shard gave it, and every record of the connection left in the ring
 //     by an earlier small one (a connection's bytes must leave in the order they were produced);
 //   - the connection's write slot is open (src/ring/write-slots.ts: plain TCP on TCP handles, and
 //     the gateway has no bytes of its own queued there).
+// Like the gateway, it writes each connection once per batch: that connection's records, in
+// order, in one gathered write(2)/writev(2).
 // A record written whole is taken back from the ring; one written in part is trimmed to the rest,
 // which the gateway writes (and queues, and watches for writability, as it does for everything);
 // after a record left in the ring, every later record of that connection stays there too.
-import { writeSync } from 'node:fs';
+import { writeSync, writevSync } from 'node:fs';
 import { RecordKind, tagConnection, tagKind } from '../ring/records.js';
 import { RingProducer, type RingRef } from '../ring/spsc-ring.js';
 import { tokenFd, type WriteSlots } from '../ring/write-slots.js';
 
-/** The largest batch a shard writes itself, in records and in ring bytes. */
-const MAX_RECORDS = 32;
+/**
+ * The largest batch a shard writes itself, in records and in ring bytes. Large enough for the
+ * burst that a late wake-up gathers at low rates: a batch past it takes one more thread hand-off,
+ * and at 32 records (until 2026-12-03) that was 21–71 % of lat-10k's messages, the late ones
+ * (bench/README.md, "Every message by the shard's own write"). A saturated shard's batches are
+ * past MAX_BYTES, and the gateway is never caught up then anyway. MAX_RECORDS is IOV_MAX.
+ */
+const MAX_RECORDS = 1024;
 const MAX_BYTES = 64 * 1024;
+
+/** Writes the records' bytes to `fd` in one call; returns how many went (throws on EAGAIN, a reset). */
+export type GatherWrite = (fd: number, u8: Uint8Array, offsets: number[], lengths: number[]) => number;
+
+const gatherWrite: GatherWrite = (fd, u8, offsets, lengths) => {
+  if (offsets.length === 1) return writeSync(fd, u8, offsets[0]!, lengths[0]!);
+  return writevSync(
+    fd,
+    offsets.map((o, i) => u8.subarray(o, o + lengths[i]!)),
+  );
+};
 
 /** The outbound ring of a shard whose gateway lends it write slots. */
 export class DirectOutbound extends RingProducer {
@@ -36,10 +54,25 @@ export class DirectOutbound extends RingProducer {
   private bulkEnd: number;
   /** Connections with records left in the ring by a settled batch, and where the last one ends. */
   private readonly inRing = new Map<number, number>();
+  /** The batch being written, one entry per record (reused from batch to batch). */
+  private readonly batch = {
+    tags: [] as number[],
+    offsets: [] as number[],
+    lengths: [] as number[],
+    ends: [] as number[],
+  };
+  /** For each record, the index of its connection's next record in the batch (-1: none). */
+  private readonly nextOfConn: number[] = [];
+  /** Bytes of each record that went to the socket (-1: none tried). */
+  private readonly done: number[] = [];
+  private readonly lastOfConn = new Map<number, number>();
+  private readonly groupOffsets: number[] = [];
+  private readonly groupLengths: number[] = [];
 
   constructor(
     ring: RingRef,
     private readonly slots: WriteSlots,
+    private readonly gather: GatherWrite = gatherWrite,
   ) {
     super(ring);
     this.bulkEnd = this.committedEnd;
@@ -51,30 +84,97 @@ export class DirectOutbound extends RingProducer {
       if (records <= MAX_RECORDS && this.unpublishedBytes <= MAX_BYTES && this.released(this.bulkEnd)) {
         // Everything published is released: no entry can matter any more (and the map stays small).
         if (this.caughtUp) this.inRing.clear();
-        this.settle(this.writeRecord);
+        this.writeBatch();
       } else this.bulkEnd = this.committedEnd;
     }
     super.flush();
   }
 
-  /** RingProducer.settle's callback: how many of the record's bytes went to the socket (-1: none tried). */
-  private readonly writeRecord = (tag: number, offset: number, length: number, end: number): number => {
-    const conn = tagConnection(tag);
-    if (tagKind(tag) !== RecordKind.DATA || this.waiting(conn)) return this.keep(conn, end, -1);
-    const token = this.slots.take(conn);
-    if (token === 0) return this.keep(conn, end, -1);
-    let written = 0;
-    try {
-      written = writeSync(tokenFd(token), this.u8, offset, length);
-    } catch {
-      // EAGAIN (the socket's buffer is full), or the connection broke: the gateway's write gets
-      // the same answer and deals with it (queues and waits, or closes).
-    } finally {
-      this.slots.give(conn, token);
+  /**
+   * One write per connection, as the gateway does: a connection's records in this batch go out
+   * in one gathered call (a fan-in's whole batch is one connection's), then the ring keeps what
+   * did not go.
+   */
+  private writeBatch(): void {
+    const { tags, offsets, lengths, ends } = this.batch;
+    tags.length = offsets.length = lengths.length = ends.length = 0;
+    this.visitUnpublished(this.collect);
+    const next = this.nextOfConn;
+    const done = this.done;
+    const last = this.lastOfConn;
+    next.length = done.length = 0;
+    for (let i = 0; i < tags.length; i++) {
+      next.push(-1);
+      done.push(-2); // not looked at yet
+      const conn = tagConnection(tags[i]!);
+      const before = last.get(conn);
+      if (before !== undefined) next[before] = i;
+      last.set(conn, i);
     }
-    this.bytes += written;
-    return written < length ? this.keep(conn, end, written) : written;
+    last.clear();
+    for (let i = 0; i < tags.length; i++) if (done[i] === -2) this.writeConnection(i);
+    let k = 0;
+    this.settle(() => done[k++]!);
+  }
+
+  private readonly collect = (tag: number, offset: number, length: number, end: number): void => {
+    const b = this.batch;
+    b.tags.push(tag);
+    b.offsets.push(offset);
+    b.lengths.push(length);
+    b.ends.push(end);
   };
+
+  /**
+   * Writes the connection whose first record in the batch is `first`: its DATA records up to the
+   * first other kind, if nothing of it waits with the gateway and its slot is open. Whatever does
+   * not go whole stays in the ring (trimmed to its rest), and so does everything after it.
+   */
+  private writeConnection(first: number): void {
+    const { tags, offsets, lengths, ends } = this.batch;
+    const next = this.nextOfConn;
+    const done = this.done;
+    const conn = tagConnection(tags[first]!);
+    const gOffsets = this.groupOffsets;
+    const gLengths = this.groupLengths;
+    gOffsets.length = gLengths.length = 0;
+    let stop = first;
+    if (!this.waiting(conn))
+      for (; stop >= 0 && tagKind(tags[stop]!) === RecordKind.DATA; stop = next[stop]!) {
+        gOffsets.push(offsets[stop]!);
+        gLengths.push(lengths[stop]!);
+      }
+    let written = 0;
+    const token = gOffsets.length > 0 ? this.slots.take(conn) : 0;
+    if (token !== 0) {
+      try {
+        written = this.gather(tokenFd(token), this.u8, gOffsets, gLengths);
+      } catch {
+        // EAGAIN (the socket's buffer is full), or the connection broke: the gateway's write gets
+        // the same answer and deals with it (queues and waits, or closes).
+      } finally {
+        this.slots.give(conn, token);
+      }
+      this.bytes += written;
+    }
+    // Records wholly written are taken back; the first one written in part keeps its rest, and
+    // it, everything after it and whatever was never tried (from `stop` on) stay for the gateway.
+    let end = -1;
+    let kept = token === 0;
+    for (let j = first; j >= 0; j = next[j]!) {
+      if (j === stop) kept = true;
+      const length = lengths[j]!;
+      if (!kept && written >= length) {
+        done[j] = length;
+        written -= length;
+        continue;
+      }
+      done[j] = !kept && written > 0 ? written : -1;
+      kept = true;
+      end = ends[j]!;
+    }
+    if (end >= 0) this.inRing.set(conn, end);
+  }
 
   /** The connection has a record in the ring the gateway has not released yet. */
   private waiting(conn: number): boolean {
@@ -83,12 +183,6 @@ export class DirectOutbound extends RingProducer {
     if (!this.released(end)) return true;
     this.inRing.delete(conn);
     return false;
-  }
-
-  /** The record (or its rest) stays in the ring, and so do the connection's later ones. */
-  private keep(conn: number, end: number, written: number): number {
-    this.inRing.set(conn, end);
-    return written;
   }
 }
 

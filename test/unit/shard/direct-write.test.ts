@@ -1,6 +1,7 @@
 // A shard's outbound ring that writes small batches to sockets itself (src/shard/direct-write.ts),
 // against real TCP sockets; the test plays the gateway: it drains the ring and writes what it
 // finds through its own socket, closing the connection's write slot while it has bytes queued.
+import { writevSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ringBytes } from '../../../src/ring/layout.js';
@@ -164,21 +165,93 @@ describe('direct writes from a shard', () => {
     expect(b.received().length).toBe(0);
   });
 
-  it('leaves a large batch to the gateway, and writes nothing itself until the gateway has released it', async () => {
-    const { out, gateway, slots } = setup();
-    await lent(slots, 3);
+  it.each([
+    ['more records than it writes itself (1,024)', 1100, 2],
+    ['more bytes than it writes itself (64 KiB)', 40, 2048],
+  ])(
+    'leaves a large batch to the gateway (%s), and writes nothing itself until the gateway has released it',
+    async (_what, count, size) => {
+      const { out, gateway, slots } = setup();
+      await lent(slots, 3);
+      const b = await lent(slots, 4);
+      for (let i = 0; i < count; i++) out.write(makeTag(RecordKind.DATA, 3), Buffer.alloc(size, 0x61));
+      out.flush();
+      // A small batch for another connection: the large one's records were not looked at one by
+      // one, so every connection waits for it.
+      out.write(...data(4, 'b1;'));
+      out.flush();
+      expect(out.bytes).toBe(0);
+      expect(drain(gateway)).toHaveLength(count + 1);
+      out.write(...data(4, 'b2;'));
+      out.flush();
+      expect((await b.bytes(3)).toString()).toBe('b2;');
+    },
+  );
+
+  it("writes each connection's records of a batch with one call, in order", async () => {
+    const { ring, slots, gateway } = setup();
+    const calls: number[][] = [];
+    const out = new DirectOutbound(ring, new WriteSlots(slots.buffer), (fd, u8, offsets, lengths) => {
+      calls.push([...lengths]);
+      return writevSync(
+        fd,
+        offsets.map((o, i) => u8.subarray(o, o + lengths[i]!)),
+      );
+    });
+    const a = await lent(slots, 3);
     const b = await lent(slots, 4);
-    for (let i = 0; i < 40; i++) out.write(...data(3, `${i};`));
-    out.flush();
-    // A small batch for another connection: the large one's records were not looked at one by
-    // one, so every connection waits for it.
+    out.write(...data(3, 'a1;'));
     out.write(...data(4, 'b1;'));
-    out.flush();
-    expect(out.bytes).toBe(0);
-    expect(drain(gateway)).toHaveLength(41);
+    out.write(...data(3, 'a2;'));
+    out.write(...data(3, 'a3;'));
     out.write(...data(4, 'b2;'));
     out.flush();
-    expect((await b.bytes(3)).toString()).toBe('b2;');
+    expect(calls).toEqual([
+      [3, 3, 3],
+      [3, 3],
+    ]);
+    expect(drain(gateway)).toEqual([]);
+    expect((await a.bytes(9)).toString()).toBe('a1;a2;a3;');
+    expect((await b.bytes(6)).toString()).toBe('b1;b2;');
+  });
+
+  it('leaves to the gateway the rest of a gathered write that came back short, and what follows it', async () => {
+    const { ring, slots, gateway } = setup();
+    // The socket took 5 bytes: "a1;" and "a2" of "a2;".
+    const out = new DirectOutbound(ring, new WriteSlots(slots.buffer), () => 5);
+    await lent(slots, 3);
+    out.write(...data(3, 'a1;'));
+    out.write(...data(3, 'a2;'));
+    out.write(...data(3, 'a3;'));
+    out.flush();
+    expect(drain(gateway)).toEqual([
+      [RecordKind.DATA, 3, ';'],
+      [RecordKind.DATA, 3, 'a3;'],
+    ]);
+    expect(out.bytes).toBe(5);
+  });
+
+  it('leaves the whole batch to the gateway when the write fails (a full socket buffer)', async () => {
+    const { ring, slots, gateway } = setup();
+    let calls = 0;
+    const out = new DirectOutbound(ring, new WriteSlots(slots.buffer), () => {
+      calls++;
+      throw Object.assign(new Error('EAGAIN: resource temporarily unavailable, write'), { code: 'EAGAIN' });
+    });
+    await lent(slots, 3);
+    out.write(...data(3, 'a1;'));
+    out.write(...data(3, 'a2;'));
+    out.flush();
+    // The connection now waits for the gateway: its next record goes the same way, untried.
+    out.write(...data(3, 'a3;'));
+    out.flush();
+    expect(calls).toBe(1);
+    expect(drain(gateway)).toEqual([
+      [RecordKind.DATA, 3, 'a1;'],
+      [RecordKind.DATA, 3, 'a2;'],
+      [RecordKind.DATA, 3, 'a3;'],
+    ]);
+    expect(out.bytes).toBe(0);
   });
 
   it("keeps a connection's bytes in order when its socket fills: the rest of a record goes to the gateway, which queues it", async () => {
@@ -194,8 +267,10 @@ describe('direct writes from a shard', () => {
     let queued = 0;
     let trimmed = 0;
     let viaGateway = 0;
-    for (let i = 0; i < total; i++) {
-      out.write(makeTag(RecordKind.DATA, 3), record(i));
+    // Three records a batch: the shard writes them in one gathered call, which the full buffer
+    // cuts anywhere (before, inside or after any of the three).
+    for (let i = 0; i < total; i += 3) {
+      for (let k = i; k < i + 3; k++) out.write(makeTag(RecordKind.DATA, 3), record(k));
       out.flush();
       // The gateway's turn: what the shard left goes out through libuv, with the slot closed
       // until libuv has written all of it (as src/net/tcp-handle.ts does).
@@ -210,7 +285,7 @@ describe('direct writes from a shard', () => {
       }
       gateway.release();
       if (i === total / 2) a.client.resume();
-      if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+      if (i % 48 === 0) await new Promise((r) => setImmediate(r));
     }
     a.client.resume();
     const got = await a.bytes(total * 16 * 1024);
