@@ -281,6 +281,16 @@ export class RingProducer extends RingEnd {
     this.u32[(at + recordSpace(rest) + RECORD_TAG) >> 2] = RECORD_VOID;
   }
 
+  /**
+   * Publish (and wake the consumer) only if the consumer said it sleeps; else leave the records
+   * for a later flush. True when it published.
+   */
+  flushIfConsumerSleeps(): boolean {
+    if (Atomics.load(this.i32, this.sleepingIndex) !== 1) return false;
+    this.flush();
+    return true;
+  }
+
   /** Publish every committed record; wake the consumer only if it said it sleeps. Once per batch. */
   flush(): void {
     if (this.head === this.published) return;

@@ -32,6 +32,18 @@ describe('SPSC ring, one thread', () => {
     ]);
   });
 
+  it('publishes at once only to a consumer that said it sleeps (the gateway wakes a sleeping shard on the first read)', () => {
+    const ring = makeRing(1024);
+    const p = new RingProducer(ring);
+    const c = new RingConsumer(ring);
+    p.write(7, Uint8Array.of(1));
+    expect(p.flushIfConsumerSleeps()).toBe(false);
+    expect(c.next()).toBe(-1);
+    c.markSleeping();
+    expect(p.flushIfConsumerSleeps()).toBe(true);
+    expect(readAll(c)).toEqual([[7, [1]]]);
+  });
+
   it('reports a full ring, and has room again only after release', () => {
     const ring = makeRing(1024);
     const p = new RingProducer(ring);
