@@ -11,7 +11,7 @@ export interface WeirConfig {
   host: string;
   /** Plain TCP on libuv TCP handles (handle) or on net.Socket (net). */
   tcpSockets: 'handle' | 'net';
-  /** Shards write small batches to plain-TCP sockets themselves (on), or leave every write to the main thread (off). */
+  /** Shards write their batches below saturation to plain-TCP sockets themselves (on), or leave every write to the main thread (off). */
   directWrites: 'on' | 'off';
   /** MQTT over TCP; 0 = do not open. */
   port: number;
@@ -100,7 +100,7 @@ export const OPTIONS: readonly Option[] = [
     kind: 'string',
     choices: ['on', 'off'],
     default: 'on',
-    help: 'on: a shard writes a small batch of packets to plain-TCP sockets (on TCP handles) itself instead of waking the main thread, which saves a thread wake-up per message at low rates (see docs/architecture.md); off: the main thread writes everything',
+    help: 'on: a shard writes its batches of packets to plain-TCP sockets (on TCP handles) itself, one gathered write per connection, instead of waking the main thread, which saves a thread wake-up per message below saturation; the batches of a saturated shard (over 1,024 packets or 64 KiB) still go to the main thread (see docs/architecture.md); off: the main thread writes everything',
   },
   {
     key: 'wsPort',

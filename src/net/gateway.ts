@@ -49,7 +49,7 @@ export interface GatewayOptions {
   authenticate?: AuthHook;
   memoryBytes?: number;
   ringCapacity?: number;
-  /** Shards write small batches to plain-TCP sockets themselves (default true; src/shard/direct-write.ts). */
+  /** Shards write their batches below saturation to plain-TCP sockets themselves (default true; src/shard/direct-write.ts). */
   directWrites?: boolean;
 }
 

@@ -89,7 +89,7 @@ export function metrics(gateway: Gateway, startedAt: number): string {
   metric(
     'direct_bytes_sent_total',
     'counter',
-    'Bytes a shard wrote to plain-TCP sockets itself (small batches; the main thread wrote the rest).',
+    'Bytes a shard wrote to plain-TCP sockets itself (every batch below saturation; the main thread wrote the rest).',
     perShard('directBytes'),
   );
   metric('sessions', 'gauge', 'Sessions held, online or not.', perShard('sessions'));

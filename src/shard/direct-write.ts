@@ -1,4 +1,4 @@
-// Direct writes: a shard writes a small batch of packets to plain-TCP sockets itself, instead of
+// Direct writes: a shard writes its batches of packets to plain-TCP sockets itself, instead of
 // waking the main thread to write them.
 //
 // Why: at low rates both Weir threads sleep between messages, so a message used to cross four

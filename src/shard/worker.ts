@@ -38,7 +38,7 @@ export interface ShardInit {
   port: MessagePort;
   /** The rings of the shards already running that this one writes to (a restart). */
   peers: PeerRef[];
-  /** The gateway's write slots: with them, small batches go to the sockets from here (./direct-write.ts). */
+  /** The gateway's write slots: with them, batches below saturation go to the sockets from here (./direct-write.ts). */
   writeSlots?: SharedArrayBuffer;
 }
 
