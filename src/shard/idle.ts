@@ -24,26 +24,30 @@ const STEADY_MS = 20;
  * `waitAsync`, which costs nothing while idle.
  */
 export class Idle {
-  private lastTurn = performance.now();
-  private lastRecord = this.lastTurn;
+  private lastTurn: number;
+  private lastRecord: number;
 
   constructor(
     private readonly doorbell: Doorbell,
     private readonly logic: Pick<ShardLogic, 'busy' | 'awaitsLoop'>,
     /** How soon a busy shard (a backlog towards another shard) looks again. */
     private readonly pollMs: number,
-  ) {}
+    /** Milliseconds, for the turn and steady-state deadlines (tests step it themselves). */
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.lastTurn = this.lastRecord = now();
+  }
 
   /** Undefined when a ring may have records now; else resolves when one may. */
   sleep(rings: readonly (RingConsumer | undefined)[]): Promise<void> | undefined {
     const busy = this.logic.busy?.() === true;
-    let now = performance.now();
+    let now = this.now();
     if (!busy && !this.logic.awaitsLoop?.()) {
       while (now - this.lastRecord < STEADY_MS) {
         const untilTurn = this.lastTurn + LOOP_TURN_MS - now;
         if (untilTurn <= 0) return this.turn();
         const woken = this.doorbell.waitSync(rings, untilTurn);
-        now = performance.now();
+        now = this.now();
         if (woken) {
           this.lastRecord = now;
           return undefined;
@@ -62,10 +66,10 @@ export class Idle {
   }
 
   private readonly turned = (): void => {
-    this.lastTurn = performance.now();
+    this.lastTurn = this.now();
   };
 
   private readonly woke = (): void => {
-    this.lastTurn = this.lastRecord = performance.now();
+    this.lastTurn = this.lastRecord = this.now();
   };
 }
