@@ -1,9 +1,9 @@
 // What every conformance file needs: one broker on a free loopback port for the file, raw clients
 // cleaned up after each test, and unique client IDs. `port` and `broker` are live bindings: read
 // them inside tests (after beforeAll has run).
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterEach, beforeAll } from 'vitest';
 import type { Broker, BrokerOptions } from '../../src/broker.js';
-import { startBroker } from '../helpers/broker.js';
+import { useBroker as useSuiteBroker } from '../helpers/broker.js';
 import { destroyAll } from '../helpers/raw-client.js';
 
 export let broker: Broker;
@@ -11,15 +11,12 @@ export let port = 0;
 
 /** Start one broker for this file (with `options`), and close it and every raw client after. */
 export function useBroker(options: BrokerOptions = {}): void {
-  beforeAll(async () => {
-    broker = await startBroker(options);
-    port = broker.ports.tcp!;
+  const suite = useSuiteBroker(options);
+  beforeAll(() => {
+    broker = suite.broker;
+    port = suite.port;
   });
   afterEach(() => destroyAll());
-  afterAll(async () => {
-    destroyAll();
-    await broker.close();
-  });
 }
 
 let seq = 0;

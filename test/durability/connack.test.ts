@@ -2,33 +2,25 @@
 // what the client is told about its session (a cancelled will, a new expiry) must survive a crash
 // once it has been told. While it waits, nothing else may reach the client before it, and the
 // messages that arrive for the session meanwhile are queued, not lost.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
+import { describe, expect, it } from 'vitest';
 import type { PublishPacket } from '../../src/protocol/packets.js';
-import { startBroker } from '../helpers/broker.js';
-import { connectPacket, connected, destroyAll, RawClient, str } from '../helpers/raw-client.js';
+import { useBroker } from '../helpers/broker.js';
+import { connectPacket, connected, RawClient, str } from '../helpers/raw-client.js';
 
-let broker: Broker;
-beforeAll(async () => {
-  broker = await startBroker({ durability: 'flush', maxQueued: 5000 }); // room for every message below
-});
-afterAll(async () => {
-  destroyAll();
-  await broker.close();
-});
+const suite = useBroker({ durability: 'flush', maxQueued: 5000 }); // room for every message below
 
 const keep = { clean: false, properties: { sessionExpiryInterval: 600 } };
 
 /** A persistent session subscribed to `topic` at QoS 1, left offline. */
 async function offlineSubscriber(clientId: string, topic: string): Promise<void> {
-  const first = await connected(broker.ports.tcp!, 5, clientId, keep);
+  const first = await connected(suite.port, 5, clientId, keep);
   await first.subscribe(topic, 1);
   await first.end();
 }
 
 describe('CONNACK after the store, MQTT 5.0', () => {
   it('[MQTT-5.0 3.2.0-1] packets sent right behind a reconnecting CONNECT: what they deliver to the client itself (QoS 0 and 1) comes after its CONNACK', async () => {
-    const port = broker.ports.tcp!;
+    const port = suite.port;
     await offlineSubscriber('ca-self', 'ca/self');
     // A client need not wait for the CONNACK (MQTT 5.0 §3.1.4): its PUBLISHes reach the shard in
     // the same batch as the CONNECT, while the CONNACK waits for the store's flush.
@@ -47,7 +39,7 @@ describe('CONNACK after the store, MQTT 5.0', () => {
   });
 
   it('[MQTT-5.0 3.2.0-1] [MQTT-5.0 4.3.3-10] a QoS 2 PUBLISH re-sent right behind a reconnecting CONNECT is answered after the CONNACK, and delivered once', async () => {
-    const port = broker.ports.tcp!;
+    const port = suite.port;
     const watch = await connected(port, 5, 'ca-q2-watch');
     await watch.subscribe('ca/q2', 2);
     const before = await connected(port, 5, 'ca-q2', keep);
@@ -68,7 +60,7 @@ describe('CONNACK after the store, MQTT 5.0', () => {
   });
 
   it('[MQTT-5.0 3.2.0-1] the first packet of a reconnecting persistent session is its CONNACK, though QoS 1 messages for it keep arriving; none is lost', async () => {
-    const port = broker.ports.tcp!;
+    const port = suite.port;
     await offlineSubscriber('ca-sub', 'ca/t');
     const pub = await connected(port, 5, 'ca-pub');
     const sub = await RawClient.connect(port);

@@ -1,21 +1,16 @@
 import { connect, type Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
-import { freePort, startBroker } from '../helpers/broker.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, useBroker } from '../helpers/broker.js';
 
-let broker: Broker;
+const suite = useBroker(async () => ({ httpPort: await freePort(), maxQueued: 100 }));
 const clients: MqttClient[] = [];
 let slow: Socket;
 
-beforeAll(async () => {
-  broker = await startBroker({ httpPort: await freePort(), maxQueued: 100 });
-});
 afterAll(async () => {
   slow?.destroy();
   await Promise.all(clients.map((c) => c.endAsync(true)));
-  await broker.close();
 });
 
 /** A subscriber that reads its CONNACK and SUBACK, then stops reading: a slow client. */
@@ -48,15 +43,15 @@ async function stalledSubscriber(port: number): Promise<Socket> {
 }
 
 async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${broker.ports.http}/metrics`)).text();
+  const text = await (await fetch(`http://127.0.0.1:${suite.broker.ports.http}/metrics`)).text();
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'm').exec(text);
   return m ? Number(m[1]) : Number.NaN;
 }
 
 describe('a slow subscriber', () => {
   it('is limited (QoS 0 dropped, QoS 1/2 queued up to max-queued) while other clients are served in full', async () => {
-    slow = await stalledSubscriber(broker.ports.tcp!);
-    const fast = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.ports.tcp}`, {
+    slow = await stalledSubscriber(suite.port);
+    const fast = await mqtt.connectAsync(`mqtt://127.0.0.1:${suite.port}`, {
       clientId: 'fast',
       reconnectPeriod: 0,
     });
@@ -70,7 +65,7 @@ describe('a slow subscriber', () => {
         if (packet.qos === 1 && ++fastQos1 === 500) r();
       }),
     );
-    const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.ports.tcp}`, {
+    const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${suite.port}`, {
       clientId: 'flooder',
       reconnectPeriod: 0,
     });

@@ -3,20 +3,12 @@
 // forgets every one of them, and keeps serving a client that was there before.
 import { Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
-import { startBroker } from '../helpers/broker.js';
-import { connected, connectPacket, destroyAll, RawClient, str } from '../helpers/raw-client.js';
+import { describe, expect, it } from 'vitest';
+import { useBroker } from '../helpers/broker.js';
+import { connected, connectPacket, RawClient, str } from '../helpers/raw-client.js';
 
-let broker: Broker;
-beforeAll(async () => {
-  // A truncated CONNECT is closed after connect-timeout (1 s here).
-  broker = await startBroker({ shards: 2, connectTimeout: 1 });
-});
-afterAll(async () => {
-  destroyAll();
-  await broker.close();
-});
+// A truncated CONNECT is closed after connect-timeout (1 s here).
+const suite = useBroker({ shards: 2, connectTimeout: 1 });
 
 const FLOOD = 400;
 
@@ -51,13 +43,13 @@ function shoot(bytes: Buffer, closeEarly: boolean): Promise<Shot> {
     });
     s.on('close', done);
     s.on('error', done);
-    s.connect(broker.ports.tcp!, '127.0.0.1', () => s.write(bytes));
+    s.connect(suite.port, '127.0.0.1', () => s.write(bytes));
   });
 }
 
 describe('a flood of CONNECTs', () => {
   it('[MQTT-5.0 3.1.4-1, 3.1.4-3] answers every one, forgets them all, and keeps serving the others', async () => {
-    const before = await connected(broker.ports.tcp!, 5, 'flood-witness');
+    const before = await connected(suite.port, 5, 'flood-witness');
     await before.subscribe('flood/witness', 1);
     const valid = (i: number) =>
       mqttPacket.generate(connectPacket(5, `flood-${i % 50}`, {}) as mqttPacket.IConnectPacket, {
@@ -89,9 +81,9 @@ describe('a flood of CONNECTs', () => {
     await before.publishAcked('flood/witness', 'still here', { qos: 1 });
     expect(str((await before.expect('publish')).payload)).toBe('still here');
     // And every flooding connection is forgotten (only the witness is left).
-    for (let i = 0; i < 250 && broker.connections > 1; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(broker.connections).toBe(1);
-    const after = await RawClient.connect(broker.ports.tcp!);
+    for (let i = 0; i < 250 && suite.broker.connections > 1; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(suite.broker.connections).toBe(1);
+    const after = await RawClient.connect(suite.port);
     after.send(connectPacket(4, 'flood-after', {}));
     expect((await after.expect('connack')).reasonCode).toBe(0);
   });

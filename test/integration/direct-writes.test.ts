@@ -2,30 +2,21 @@
 // src/shard/direct-write.ts, src/ring/write-slots.ts): what a client receives must be the same
 // bytes, in the same order, as when the main thread writes everything (--direct-writes off), and
 // no client may ever see a byte meant for another, however connections come and go.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
+import { describe, expect, it } from 'vitest';
 import type { ConnectPacket, PublishPacket } from '../../src/protocol/packets.js';
-import { freePort, startBroker } from '../helpers/broker.js';
-import { destroyAll, RawClient } from '../helpers/raw-client.js';
+import { freePort, useBroker } from '../helpers/broker.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 function connect(clientId: string): ConnectPacket {
   return { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: true, keepalive: 0 };
 }
 
 describe.each(['on', 'off'] as const)('--direct-writes %s', (directWrites) => {
-  let broker: Broker;
+  const suite = useBroker(async () => ({ directWrites, httpPort: await freePort(), durability: 'memory' }));
   const clients: RawClient[] = [];
 
-  beforeAll(async () => {
-    broker = await startBroker({ directWrites, httpPort: await freePort(), durability: 'memory' });
-  });
-  afterAll(async () => {
-    destroyAll();
-    await broker.close();
-  });
-
   async function session(clientId: string): Promise<RawClient> {
-    const c = await RawClient.connect(broker.ports.tcp!);
+    const c = await RawClient.connect(suite.port);
     clients.push(c);
     c.send(connect(clientId));
     expect(await c.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
@@ -36,7 +27,7 @@ describe.each(['on', 'off'] as const)('--direct-writes %s', (directWrites) => {
   async function metric(pattern: RegExp, ok: (value: number) => boolean): Promise<number> {
     let value = Number.NaN;
     for (let i = 0; i < 50; i++) {
-      const text = await (await fetch(`http://127.0.0.1:${broker.ports.http}/metrics`)).text();
+      const text = await (await fetch(`http://127.0.0.1:${suite.broker.ports.http}/metrics`)).text();
       value = Number(pattern.exec(text)?.[1]);
       if (ok(value)) return value;
       await new Promise((r) => setTimeout(r, 100));

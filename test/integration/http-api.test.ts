@@ -1,17 +1,12 @@
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
-import { freePort, startBroker } from '../helpers/broker.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freePort, useBroker } from '../helpers/broker.js';
 
-let broker: Broker;
+const suite = useBroker(async () => ({ httpPort: await freePort(), shards: 1 }));
 let base: string;
 
-beforeAll(async () => {
-  broker = await startBroker({ httpPort: await freePort(), shards: 1 });
-  base = `http://127.0.0.1:${broker.ports.http}`;
-});
-afterAll(async () => {
-  await broker.close();
+beforeAll(() => {
+  base = `http://127.0.0.1:${suite.broker.ports.http}`;
 });
 
 /** Poll /metrics until `pattern` appears (shards report about once a second), at most 5 s. */
@@ -38,7 +33,7 @@ describe('HTTP API', () => {
   });
 
   it('GET /metrics counts connections, messages and bytes in Prometheus text format', async () => {
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.ports.tcp}`, {
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${suite.port}`, {
       clientId: 'metrics',
       reconnectPeriod: 0,
     });

@@ -3,18 +3,14 @@
 // connected, its earlier subscriptions keep delivering, other clients are unaffected, and the
 // operator is told which option to raise. Before, the matcher's error ended the shard.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Broker } from '../../src/broker.js';
-import { startBroker } from '../helpers/broker.js';
-import { connected, destroyAll, type RawClient } from '../helpers/raw-client.js';
+import { useBroker } from '../helpers/broker.js';
+import { connected, type RawClient } from '../helpers/raw-client.js';
 
-let broker: Broker;
-let port = 0;
+// The smallest shard memory the pool allows (about 64 MiB for the matcher).
+const suite = useBroker({ shardMemoryBytes: 1 });
 const warnings: string[] = [];
 
-beforeAll(async () => {
-  // The smallest shard memory the pool allows (about 64 MiB for the matcher).
-  broker = await startBroker({ shardMemoryBytes: 1 });
-  port = broker.ports.tcp!;
+beforeAll(() => {
   const write = process.stderr.write.bind(process.stderr);
   vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const text = String(chunk);
@@ -26,10 +22,8 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
+afterAll(() => {
   vi.restoreAllMocks();
-  destroyAll();
-  await broker.close();
 });
 
 /** Subscribe 1,000 long, distinct filters at a time until a SUBACK refuses some; the codes seen. */
@@ -50,7 +44,7 @@ describe('a full topic matcher', () => {
   for (const v of [5, 4] as const) {
     const ed = v === 5 ? '5.0' : '3.1.1';
     it(`[MQTT-${ed} 3.9.3-1] refuses further filters with ${v === 5 ? '0x97' : '0x80'} and keeps serving`, async () => {
-      const sub = await connected(port, v, `full-sub-${v}`);
+      const sub = await connected(suite.port, v, `full-sub-${v}`);
       // One subscription made while there was room, to see it still delivers afterwards.
       const early = `early/${v}`;
       expect((await sub.subscribe(early, 1)).granted).toEqual([1]);
@@ -58,7 +52,7 @@ describe('a full topic matcher', () => {
       expect(new Set(refused)).toEqual(new Set([v === 5 ? 0x97 : 0x80]));
       expect(sub.closed).toBe(false);
 
-      const pub = await connected(port, v, `full-pub-${v}`);
+      const pub = await connected(suite.port, v, `full-pub-${v}`);
       await pub.publishAcked(early, 'still here', { qos: 1 });
       const got = await sub.expect('publish');
       expect(got.topic).toBe(early);
@@ -67,7 +61,7 @@ describe('a full topic matcher', () => {
 
       // Freeing room lets new filters in again.
       await sub.end();
-      const again = await connected(port, v, `full-again-${v}`);
+      const again = await connected(suite.port, v, `full-again-${v}`);
       expect((await again.subscribe(`again/${v}`, 1)).granted).toEqual([1]);
       await again.end();
     });

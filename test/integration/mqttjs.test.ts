@@ -1,22 +1,15 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
-import { startBroker } from '../helpers/broker.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useBroker } from '../helpers/broker.js';
 import { Clients } from '../helpers/mqttjs.js';
 
-let broker: Broker;
+const suite = useBroker();
 const clients = new Clients();
 
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterAll(async () => {
-  await clients.endAll();
-  await broker.close();
-});
+afterAll(() => clients.endAll());
 
 function client(clientId: string, options: IClientOptions = {}): Promise<MqttClient> {
-  return clients.connect(`mqtt://127.0.0.1:${broker.ports.tcp}`, clientId, { ...options });
+  return clients.connect(`mqtt://127.0.0.1:${suite.port}`, clientId, { ...options });
 }
 
 function nextMessage(
@@ -79,7 +72,7 @@ for (const protocolVersion of [4, 5] as const) {
       const pub = await client(v('ppub'), { protocolVersion });
       for (let i = 0; i < 5; i++) await pub.publishAsync(`p/${protocolVersion}`, `m${i}`, { qos: 1 });
       const received: string[] = [];
-      const back = mqtt.connect(`mqtt://127.0.0.1:${broker.ports.tcp}`, {
+      const back = mqtt.connect(`mqtt://127.0.0.1:${suite.port}`, {
         ...opts,
         clientId: v('persist'),
         reconnectPeriod: 0,

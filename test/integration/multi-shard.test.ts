@@ -2,13 +2,12 @@
 // between shards over the shard-to-shard rings. Client IDs are chosen per shard (with the
 // gateway's own hash), so each test knows where every client lives.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { shardOf as shardOfType } from '../../src/net/gateway.js';
-import { startBroker } from '../helpers/broker.js';
+import { useBroker } from '../helpers/broker.js';
 import { distModule } from '../helpers/dist.js';
 import { Clients } from '../helpers/mqttjs.js';
-import { connected, destroyAll } from '../helpers/raw-client.js';
+import { connected } from '../helpers/raw-client.js';
 
 const { shardOf } = (await import(distModule('src/net/gateway.ts'))) as { shardOf: typeof shardOfType };
 
@@ -34,22 +33,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const shards of [2, 4]) {
   describe(`${shards} shards`, () => {
-    let broker: Broker;
+    const suite = useBroker({ shards });
     const clients = new Clients();
     let seq = 0;
 
-    beforeAll(async () => {
-      broker = await startBroker({ shards });
-    });
-    afterAll(async () => {
-      destroyAll();
-      await clients.endAll();
-      await broker.close();
-    });
+    afterAll(() => clients.endAll());
 
     /** A raw MQTT 5 publisher on `shard`: QoS 1 PUBLISH, returns the PUBACK's reason code. */
     async function rawPublisher(shard: number, prefix: string): Promise<(topic: string) => Promise<number>> {
-      const raw = await connected(broker.ports.tcp!, 5, idOn(shard, prefix));
+      const raw = await connected(suite.port, 5, idOn(shard, prefix));
       return async (topic) => {
         const id = raw.publish(topic, 'x', { qos: 1 });
         return (await raw.expectWhere('puback', id)).reasonCode ?? 0;
@@ -65,7 +57,7 @@ for (const shards of [2, 4]) {
     }
 
     function connect(id: string, options: IClientOptions = {}): Promise<MqttClient> {
-      return clients.connect(`mqtt://127.0.0.1:${broker.ports.tcp}`, id, { protocolVersion: 5, ...options });
+      return clients.connect(`mqtt://127.0.0.1:${suite.port}`, id, { protocolVersion: 5, ...options });
     }
 
     const everyShard = Array.from({ length: shards }, (_, k) => k);
@@ -159,7 +151,7 @@ for (const shards of [2, 4]) {
       const watcher = await connect(idOn(0, 'mourner'));
       const got = record(watcher);
       await watcher.subscribeAsync('wills/#', { qos: 1 });
-      const dying = mqtt.connect(`mqtt://127.0.0.1:${broker.ports.tcp}`, {
+      const dying = mqtt.connect(`mqtt://127.0.0.1:${suite.port}`, {
         clientId: idOn(shards - 1, 'dying'),
         protocolVersion: 5,
         reconnectPeriod: 0,
@@ -180,8 +172,8 @@ for (const shards of [2, 4]) {
         await s.subscribeAsync('$share/h/host/one', { qos: 1 });
       }
       for (let i = 0; i < 5; i++) {
-        expect(broker.publish('host/all', `all ${i}`, { qos: 1 })).toBe(true);
-        expect(broker.publish('host/one', `one ${i}`, { qos: 1 })).toBe(true);
+        expect(suite.broker.publish('host/all', `all ${i}`, { qos: 1 })).toBe(true);
+        expect(suite.broker.publish('host/one', `one ${i}`, { qos: 1 })).toBe(true);
       }
       await until(() => got.every((g) => g.filter((m) => m.topic === 'host/all').length >= 5));
       await sleep(100);
@@ -218,8 +210,8 @@ for (const shards of [2, 4]) {
       await sub.endAsync();
       const publish = await rawPublisher(0, 'durable-pub');
       for (let i = 0; i < 20; i++) expect(await publish(`durable/${i}`)).toBe(0);
-      await broker.restartShard(dead);
-      const back = mqtt.connect(`mqtt://127.0.0.1:${broker.ports.tcp}`, {
+      await suite.broker.restartShard(dead);
+      const back = mqtt.connect(`mqtt://127.0.0.1:${suite.port}`, {
         clientId: id,
         protocolVersion: 5,
         reconnectPeriod: 0,
@@ -247,7 +239,7 @@ for (const shards of [2, 4]) {
       const survived = survivors.map(record);
       for (const s of survivors) await s.subscribeAsync('crash/+', { qos: 1 });
       const victimClosed = new Promise<void>((r) => victim.once('close', () => r()));
-      const restarted = broker.restartShard(dead);
+      const restarted = suite.broker.restartShard(dead);
       await victimClosed;
       // While the shard is down and coming back, the others exchange messages.
       const pub = await connect(idOn(0, 'crash-pub'));
@@ -279,20 +271,14 @@ describe('a largest packet between shards', () => {
   // checking room for a FORWARD (the packet plus its header) must not ask for more than a record
   // can hold, or no PUBLISH would ever be handled.
   const maxPacketSize = (1 << 19) - 80;
-  let broker: Broker;
+  const suite = useBroker({ shards: 2, maxPacketSize });
   const clients = new Clients();
-  beforeAll(async () => {
-    broker = await startBroker({ shards: 2, maxPacketSize });
-  });
-  afterAll(async () => {
-    await clients.endAll();
-    await broker.close();
-  });
+  afterAll(() => clients.endAll());
 
   it('crosses from one shard to the other, small and near the limit', async () => {
     const ids = ['big-a', 'big-b', 'big-c', 'big-d', 'big-e', 'big-f'];
     const on = (k: number) => ids.find((id) => shardOf(id, 2) === k)!;
-    const url = `mqtt://127.0.0.1:${broker.ports.tcp}`;
+    const url = `mqtt://127.0.0.1:${suite.port}`;
     const sub = await clients.connect(url, on(1), { protocolVersion: 5 });
     const pub = await clients.connect(url, on(0), { protocolVersion: 5 });
     const got = record(sub);

@@ -1,25 +1,18 @@
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
-import { startBroker } from '../helpers/broker.js';
+import { describe, expect, it } from 'vitest';
+import { useBroker } from '../helpers/broker.js';
 
-let broker: Broker;
-beforeAll(async () => {
-  broker = await startBroker({ shards: 1 });
-});
-afterAll(async () => {
-  await broker.close();
-});
+const suite = useBroker({ shards: 1 });
 
-const url = () => `mqtt://127.0.0.1:${broker.ports.tcp}`;
+const url = () => `mqtt://127.0.0.1:${suite.port}`;
 
 describe('a shard that dies', () => {
   it('drops its connections, comes back on fresh memory, and serves the clients that reconnect', async () => {
     const before = await mqtt.connectAsync(url(), { clientId: 'victim', reconnectPeriod: 0 });
     const closed = new Promise<void>((r) => before.once('close', () => r()));
     const warnings: string[] = [];
-    broker.on('warning', ({ message }) => warnings.push(message));
-    await broker.restartShard(0);
+    suite.broker.on('warning', ({ message }) => warnings.push(message));
+    await suite.broker.restartShard(0);
     await closed;
     // The operator hears of it (the CLI prints warnings on stderr).
     expect(warnings).toEqual([
@@ -36,6 +29,6 @@ describe('a shard that dies', () => {
   });
 
   it('refuses a shard number that does not exist, saying which exist', async () => {
-    await expect(broker.restartShard(3)).rejects.toThrow(/no shard 3: shards are numbered 0 to 0/);
+    await expect(suite.broker.restartShard(3)).rejects.toThrow(/no shard 3: shards are numbered 0 to 0/);
   });
 });

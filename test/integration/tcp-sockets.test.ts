@@ -1,13 +1,12 @@
 // Plain TCP on both socket layers (--tcp-sockets handle, the default, and net): what a client
 // sees must not depend on which one the broker runs. The rest of the suite runs on the default.
 import { networkInterfaces } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ClientInfo } from '../../src/net/gateway.js';
 import type { ConnectPacket } from '../../src/protocol/packets.js';
 import { ReasonCode } from '../../src/protocol/reason-codes.js';
-import { startBroker } from '../helpers/broker.js';
-import { destroyAll, RawClient } from '../helpers/raw-client.js';
+import { startBroker, useBroker } from '../helpers/broker.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 const hasIpv6Loopback = Object.values(networkInterfaces()).some((list) =>
   list?.some((i) => i.internal && i.family === 'IPv6' && i.address === '::1'),
@@ -26,29 +25,24 @@ function connect(clientId: string, version: 4 | 5 = 4, extra: Partial<ConnectPac
 }
 
 describe.each(['handle', 'net'] as const)('--tcp-sockets %s', (tcpSockets) => {
-  let broker: Broker;
+  const suite = useBroker({ tcpSockets, maxPacketSize: 2_000_000 });
   const events: Array<[string, ClientInfo]> = [];
 
-  beforeAll(async () => {
-    broker = await startBroker({ tcpSockets, maxPacketSize: 2_000_000 });
-    broker.on('client.connected', (info) => events.push(['connected', info]));
-    broker.on('client.disconnected', (info) => events.push(['disconnected', info]));
-  });
-  afterAll(async () => {
-    destroyAll();
-    await broker.close();
+  beforeAll(() => {
+    suite.broker.on('client.connected', (info) => events.push(['connected', info]));
+    suite.broker.on('client.disconnected', (info) => events.push(['disconnected', info]));
   });
 
   /** A client connected (CONNACK read) with `connect(...)`'s packet. */
   async function session(...args: Parameters<typeof connect>): Promise<RawClient> {
-    const c = await RawClient.connect(broker.ports.tcp!);
+    const c = await RawClient.connect(suite.port);
     c.send(connect(...args));
     await c.next();
     return c;
   }
 
   it('reports the client address as address:port in client.connected', async () => {
-    const c = await RawClient.connect(broker.ports.tcp!);
+    const c = await RawClient.connect(suite.port);
     c.send(connect('where-am-i'));
     expect(await c.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
     const seen = events.find(([e, i]) => e === 'connected' && i.clientId === 'where-am-i');
@@ -96,7 +90,7 @@ describe.each(['handle', 'net'] as const)('--tcp-sockets %s', (tcpSockets) => {
   });
 
   it('[MQTT-5.0 4.13.1-1] sends DISCONNECT 0x95 before closing on a packet over the maximum', async () => {
-    const c = await RawClient.connect(broker.ports.tcp!);
+    const c = await RawClient.connect(suite.port);
     c.send(connect('too-big', 5));
     expect(await c.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
     // A PUBLISH header announcing 3,000,000 bytes (over --max-packet-size 2,000,000).

@@ -3,9 +3,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
-import { freePort, startBroker } from '../helpers/broker.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, startBroker, useBroker } from '../helpers/broker.js';
 
 // A self-signed certificate for 127.0.0.1, made by openssl for this run; clients verify it as
 // their CA (no rejectUnauthorized: false), so the test covers a real TLS handshake.
@@ -34,15 +33,11 @@ const selfSigned = (subject: string, keyPath: string, certPath: string, extra: s
 selfSigned('/CN=127.0.0.1', key, cert, ['-addext', 'subjectAltName=IP:127.0.0.1']);
 const ca = readFileSync(cert);
 
-let broker: Broker;
+const suite = useBroker(async () => ({ tlsPort: await freePort(), wssPort: await freePort(), cert, key }));
 const clients: MqttClient[] = [];
 
-beforeAll(async () => {
-  broker = await startBroker({ tlsPort: await freePort(), wssPort: await freePort(), cert, key });
-});
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.endAsync(true)));
-  await broker.close();
 });
 
 async function open(url: string, clientId: string): Promise<MqttClient> {
@@ -53,9 +48,9 @@ async function open(url: string, clientId: string): Promise<MqttClient> {
 
 describe('MQTT over TLS and secure WebSocket', () => {
   it('carries messages between mqtts://, wss:// and plain mqtt:// clients', async () => {
-    const tls = await open(`mqtts://127.0.0.1:${broker.ports.tls}`, 'tls-client');
-    const wss = await open(`wss://127.0.0.1:${broker.ports.wss}/mqtt`, 'wss-client');
-    const tcp = await open(`mqtt://127.0.0.1:${broker.ports.tcp}`, 'tcp-client');
+    const tls = await open(`mqtts://127.0.0.1:${suite.broker.ports.tls}`, 'tls-client');
+    const wss = await open(`wss://127.0.0.1:${suite.broker.ports.wss}/mqtt`, 'wss-client');
+    const tcp = await open(`mqtt://127.0.0.1:${suite.port}`, 'tcp-client');
     await tls.subscribeAsync('secure/#', { qos: 1 });
     await wss.subscribeAsync('secure/#', { qos: 1 });
     const got = (c: MqttClient) => new Promise<string>((r) => c.once('message', (_t, p) => r(p.toString())));
@@ -66,7 +61,7 @@ describe('MQTT over TLS and secure WebSocket', () => {
 
   it('refuses a client that does not trust the certificate (the handshake fails)', async () => {
     await expect(
-      mqtt.connectAsync(`mqtts://127.0.0.1:${broker.ports.tls}`, {
+      mqtt.connectAsync(`mqtts://127.0.0.1:${suite.broker.ports.tls}`, {
         clientId: 'untrusting',
         reconnectPeriod: 0,
         connectTimeout: 3000,
@@ -117,24 +112,20 @@ describe('client certificates (--ca)', () => {
     clientCert,
   ]);
 
-  let withCa: Broker;
   const seen: Array<{ clientId: string; tls?: unknown }> = [];
-  beforeAll(async () => {
-    withCa = await startBroker({
-      tlsPort: await freePort(),
-      cert,
-      key,
-      ca: clientCa,
-      // Only clients whose certificate verified get in.
-      authenticate: (info) => {
-        seen.push({ clientId: info.clientId, tls: info.tls });
-        return info.tls === undefined || info.tls.authorized;
-      },
-    });
-  });
-  afterAll(() => withCa.close());
+  const withCa = useBroker(async () => ({
+    tlsPort: await freePort(),
+    cert,
+    key,
+    ca: clientCa,
+    // Only clients whose certificate verified get in.
+    authenticate: (info) => {
+      seen.push({ clientId: info.clientId, tls: info.tls });
+      return info.tls === undefined || info.tls.authorized;
+    },
+  }));
 
-  const url = () => `mqtts://127.0.0.1:${withCa.ports.tls}`;
+  const url = () => `mqtts://127.0.0.1:${withCa.broker.ports.tls}`;
 
   it('shows the hook a verified client certificate, with its subject', async () => {
     const c = await mqtt.connectAsync(url(), {

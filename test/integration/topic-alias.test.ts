@@ -1,21 +1,14 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
-import { startBroker } from '../helpers/broker.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useBroker } from '../helpers/broker.js';
 import { Clients } from '../helpers/mqttjs.js';
 
-let broker: Broker;
+const suite = useBroker({ topicAliasMaximum: 10 });
 const clients = new Clients();
-beforeAll(async () => {
-  broker = await startBroker({ topicAliasMaximum: 10 });
-});
-afterAll(async () => {
-  await clients.endAll();
-  await broker.close();
-});
+afterAll(() => clients.endAll());
 
 function client(clientId: string, options: IClientOptions = {}): Promise<MqttClient> {
-  return clients.connect(`mqtt://127.0.0.1:${broker.ports.tcp}`, clientId, {
+  return clients.connect(`mqtt://127.0.0.1:${suite.port}`, clientId, {
     protocolVersion: 5,
     ...options,
   });
@@ -23,7 +16,7 @@ function client(clientId: string, options: IClientOptions = {}): Promise<MqttCli
 
 describe('Topic Alias (MQTT 5)', () => {
   it('[MQTT-5.0 3.2.2-17] CONNACK announces the Topic Alias Maximum', async () => {
-    const c = mqtt.connect(`mqtt://127.0.0.1:${broker.ports.tcp}`, {
+    const c = mqtt.connect(`mqtt://127.0.0.1:${suite.port}`, {
       clientId: 'alias-max',
       protocolVersion: 5,
       reconnectPeriod: 0,
@@ -91,7 +84,7 @@ describe('Topic Alias (MQTT 5)', () => {
     const pub = await client('alias-q-pub', { autoAssignTopicAlias: true });
     await pub.publishAsync('alias/q/1', 'first', { qos: 1 });
     await pub.publishAsync('alias/q/1', 'second', { qos: 1 });
-    const back = mqtt.connect(`mqtt://127.0.0.1:${broker.ports.tcp}`, {
+    const back = mqtt.connect(`mqtt://127.0.0.1:${suite.port}`, {
       clientId: 'alias-offline',
       protocolVersion: 5,
       reconnectPeriod: 0,

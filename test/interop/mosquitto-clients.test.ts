@@ -1,19 +1,12 @@
 // Debian's mosquitto_sub / mosquitto_pub against Weir, in each protocol version they speak.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
-import { startBroker } from '../helpers/broker.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBroker } from '../helpers/broker.js';
 import { requireTool, run, subscribe } from './tools.js';
 
-let broker: Broker;
-beforeAll(async () => {
-  requireTool('/usr/bin/mosquitto_sub', 'mosquitto-clients');
-  broker = await startBroker();
-});
-afterAll(async () => {
-  await broker.close();
-});
+beforeAll(() => requireTool('/usr/bin/mosquitto_sub', 'mosquitto-clients'));
+const suite = useBroker();
 
-const common = () => ['-h', '127.0.0.1', '-p', String(broker.ports.tcp)];
+const common = () => ['-h', '127.0.0.1', '-p', String(suite.port)];
 
 describe('mosquitto_pub and mosquitto_sub', () => {
   for (const version of ['mqttv31', 'mqttv311', 'mqttv5']) {

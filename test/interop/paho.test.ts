@@ -1,11 +1,9 @@
 // Python's paho-mqtt (Debian's python3-paho-mqtt, 1.6) against Weir, over MQTT 3.1.1 and 5.0.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Broker } from '../../src/broker.js';
-import { startBroker } from '../helpers/broker.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBroker } from '../helpers/broker.js';
 import { requireTool, run } from './tools.js';
 
 const PYTHON = '/usr/bin/python3';
-let broker: Broker;
 beforeAll(async () => {
   requireTool(PYTHON, 'python3');
   await run(PYTHON, ['-c', 'import paho.mqtt.client']).catch(() => {
@@ -13,11 +11,8 @@ beforeAll(async () => {
       "paho-mqtt is missing: install the Debian package python3-paho-mqtt (run 'sudo bash scripts/setup-system.sh')",
     );
   });
-  broker = await startBroker();
 });
-afterAll(async () => {
-  await broker.close();
-});
+const suite = useBroker();
 
 // Subscribes, publishes QoS 0/1/2 to itself through the broker, prints what arrived as JSON.
 const script = `
@@ -46,7 +41,7 @@ print(json.dumps(sorted(got)))
 describe('paho-mqtt (Python)', () => {
   for (const version of ['4', '5']) {
     it(`publishes and receives QoS 0, 1 and 2 (protocol level ${version})`, async () => {
-      const out = await run(PYTHON, ['-c', script, String(broker.ports.tcp), version], 15_000);
+      const out = await run(PYTHON, ['-c', script, String(suite.port), version], 15_000);
       expect(JSON.parse(out)).toEqual([
         [`paho/${version}/q0`, 'hi 0', 0],
         [`paho/${version}/q1`, 'hi 1', 1],
