@@ -67,11 +67,18 @@ export interface ShardLink {
   /** What the shard restored from the store when it started. */
   readonly startup?: ShardReady['startup'];
   alive: boolean;
+  /**
+   * Every other live shard can write to it (it has applied peer-up): only then does the gateway
+   * route clients to it. A subscriber on a restarted shard that another shard could not yet
+   * reach would miss messages that shard acknowledged to their publisher.
+   */
+  accepting: boolean;
   /** The shard's latest report, if any. */
   stats?: ShardStats;
 }
 
 interface Events {
+  /** A shard is running and every other live shard can write to it. */
   ready: [ShardLink];
   exit: [index: number, error: Error];
   /** For the operator: a shard stopped, or a shard said something (its store cannot write). */
@@ -146,6 +153,13 @@ export class ShardPool extends EventEmitter<Events> {
     const ready = Array.from({ length: this.options.shards }, (_, i) => this.startShard(i, []));
     const links = await Promise.all(ready);
     await Promise.all(links.map((link) => this.announce(link, -1)));
+    for (const link of links) this.accept(link);
+  }
+
+  private accept(link: ShardLink): void {
+    if (!link.alive) return;
+    link.accepting = true;
+    this.emit('ready', link);
   }
 
   /**
@@ -193,9 +207,10 @@ export class ShardPool extends EventEmitter<Events> {
     };
   }
 
-  /** The live link of shard `index`, or undefined while it restarts. */
+  /** The link of shard `index`, or undefined while it (re)starts (see ShardLink.accepting). */
   link(index: number): ShardLink | undefined {
-    return this.links[index];
+    const link = this.links[index];
+    return link?.accepting ? link : undefined;
   }
 
   get size(): number {
@@ -264,7 +279,6 @@ export class ShardPool extends EventEmitter<Events> {
         link = this.makeLink(index, generation, memory, msg, port1);
         this.links[index] = link;
         void this.drain(link);
-        this.emit('ready', link);
         resolve(link);
       });
       // The control port must not keep the process alive: the shard's task does that.
@@ -307,6 +321,7 @@ export class ShardPool extends EventEmitter<Events> {
       port,
       startup: msg.startup,
       alive: true,
+      accepting: false,
     };
   }
 
@@ -333,7 +348,7 @@ export class ShardPool extends EventEmitter<Events> {
       const live = this.links.filter((l): l is ShardLink => l?.alive === true && l.index !== index);
       const peers = live.map((l) => this.peerRef(l, index));
       this.startShard(index, peers).then(
-        (link) => void this.announce(link, live[0]?.index ?? -1),
+        (link) => void this.announce(link, live[0]?.index ?? -1).then(() => this.accept(link)),
         () => {
           // Reported by the new start's own 'exit' event.
         },
