@@ -88,6 +88,24 @@ describe('shard pool', () => {
     );
   });
 
+  it('announces a restarted shard only once every other shard can write to it', async () => {
+    const { pool, received, until } = makePool(2);
+    pools.push(pool);
+    await pool.start();
+    // The gateway routes clients to a shard from this moment: a shard that could not reach it yet
+    // would drop its forwards to them (messages it acknowledged to their publishers).
+    const asked = new Promise<void>((resolve) =>
+      pool.once('ready', () => {
+        send(pool.link(0)!, 9, 'PEERS');
+        resolve();
+      }),
+    );
+    send(pool.link(1)!, 1, 'crash');
+    await asked;
+    await until(() => received.some((e) => e.text.startsWith('PEERS')));
+    expect(received.find((e) => e.text.startsWith('PEERS'))).toMatchObject({ shard: 0, text: 'PEERS 1\n' });
+  });
+
   it('restarts a shard whose thread calls process.exit or is killed', async () => {
     const { pool, received, until } = makePool(1);
     pools.push(pool);
