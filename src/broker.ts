@@ -215,7 +215,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /**
    * End shard `index`'s thread at once and start it again on fresh memory (a wedged shard): its
    * clients are disconnected and reconnect to the new one; sessions held only in memory are lost.
-   * Resolves when the new shard is ready.
+   * Resolves when the new shard takes clients: it is running and every other shard can write to it.
    */
   async restartShard(index: number): Promise<void> {
     const gateway = this.gateway;
