@@ -11,7 +11,7 @@ import { instantiate } from '../protocol/wasm.js';
 import { encodeOpen, makeTag, OPEN_ASSIGNED_ID, RecordKind, type RecordKindNumber } from '../ring/records.js';
 import { WriteSlots } from '../ring/write-slots.js';
 import { Connection, ConnState, type TlsPeer, type Transport } from './connection.js';
-import { type ShardLink, ShardPool } from './shard-pool.js';
+import { running, type ShardLink, ShardPool } from './shard-pool.js';
 
 export interface ConnectInfo {
   clientId: string;
@@ -391,7 +391,7 @@ export class Gateway {
     conn.waitingForRing = true;
     conn.transport.pause();
     void (async () => {
-      while (conn.held.length > 0 && link.alive) {
+      while (conn.held.length > 0 && running(link)) {
         link.inbound.flush();
         await link.inbound.waitForSpace();
         this.writeHeld(link, conn);

@@ -17,9 +17,10 @@ export function health(gateway: Gateway): {
   const shards = [];
   let alive = 0;
   for (let i = 0; i < gateway.pool.size; i++) {
-    const link = gateway.pool.link(i);
-    if (link?.alive) alive++;
-    shards.push({ index: i, alive: link?.alive ?? false, restarts: gateway.pool.starts[i]! - 1 });
+    // Serving: running, and taking clients.
+    const serving = gateway.pool.link(i) !== undefined;
+    if (serving) alive++;
+    shards.push({ index: i, alive: serving, restarts: gateway.pool.starts[i]! - 1 });
   }
   return {
     status: alive === gateway.pool.size ? 'ok' : 'degraded',

@@ -66,15 +66,27 @@ export interface ShardLink {
   readonly port: MessagePort;
   /** What the shard restored from the store when it started. */
   readonly startup?: ShardReady['startup'];
-  alive: boolean;
-  /**
-   * Every other live shard can write to it (it has applied peer-up): only then does the gateway
-   * route clients to it. A subscriber on a restarted shard that another shard could not yet
-   * reach would miss messages that shard acknowledged to their publisher.
-   */
-  accepting: boolean;
+  phase: LinkPhaseValue;
   /** The shard's latest report, if any. */
   stats?: ShardStats;
+}
+
+/**
+ * A shard's life as the pool sees it:
+ *
+ *   STARTING ──every other shard has applied its peer-up──► SERVING ──thread ended──► STOPPED
+ *       └──────────────────────── thread ended ──────────────────────────────────────────┘
+ *
+ * Only a SERVING shard gets clients (`link()`): a subscriber on a restarted shard that another
+ * shard could not yet write to would miss the messages that shard acknowledged to their
+ * publishers. A STARTING one already takes part in peer-up and peer-down.
+ */
+export const LinkPhase = { STARTING: 0, SERVING: 1, STOPPED: 2 } as const;
+export type LinkPhaseValue = (typeof LinkPhase)[keyof typeof LinkPhase];
+
+/** The shard's thread runs (starting or serving). */
+export function running(link: ShardLink | undefined): link is ShardLink {
+  return link !== undefined && link.phase !== LinkPhase.STOPPED;
 }
 
 interface Events {
@@ -157,8 +169,8 @@ export class ShardPool extends EventEmitter<Events> {
   }
 
   private accept(link: ShardLink): void {
-    if (!link.alive) return;
-    link.accepting = true;
+    if (link.phase !== LinkPhase.STARTING) return;
+    link.phase = LinkPhase.SERVING;
     this.emit('ready', link);
   }
 
@@ -169,7 +181,7 @@ export class ShardPool extends EventEmitter<Events> {
   private announce(link: ShardLink, syncer: number): Promise<void> {
     const waits: Array<Promise<void>> = [];
     for (const other of this.links) {
-      if (!other?.alive || other === link) continue;
+      if (!running(other) || other === link) continue;
       waits.push(this.answer(`up:${other.index}:${link.index}`));
       const msg: ShardControl = {
         type: 'peer-up',
@@ -207,10 +219,10 @@ export class ShardPool extends EventEmitter<Events> {
     };
   }
 
-  /** The link of shard `index`, or undefined while it (re)starts (see ShardLink.accepting). */
+  /** The link of shard `index` while it is SERVING, else undefined (see LinkPhase). */
   link(index: number): ShardLink | undefined {
     const link = this.links[index];
-    return link?.accepting ? link : undefined;
+    return link?.phase === LinkPhase.SERVING ? link : undefined;
   }
 
   get size(): number {
@@ -231,7 +243,7 @@ export class ShardPool extends EventEmitter<Events> {
   async close(): Promise<void> {
     this.closing = true;
     for (const link of this.links) {
-      if (!link?.alive) continue;
+      if (!running(link)) continue;
       while (!link.inbound.write(makeTag(RecordKind.STOP, 0), new Uint8Array(0)))
         await link.inbound.waitForSpace();
       link.inbound.flush();
@@ -320,8 +332,7 @@ export class ShardPool extends EventEmitter<Events> {
       peerRings: msg.peerRings,
       port,
       startup: msg.startup,
-      alive: true,
-      accepting: false,
+      phase: LinkPhase.STARTING,
     };
   }
 
@@ -345,7 +356,7 @@ export class ShardPool extends EventEmitter<Events> {
       );
     void this.peersForget(index).then(() => {
       if (!restart || this.closing) return;
-      const live = this.links.filter((l): l is ShardLink => l?.alive === true && l.index !== index);
+      const live = this.links.filter((l): l is ShardLink => running(l) && l.index !== index);
       const peers = live.map((l) => this.peerRef(l, index));
       this.startShard(index, peers).then(
         (link) => void this.announce(link, live[0]?.index ?? -1).then(() => this.accept(link)),
@@ -364,7 +375,7 @@ export class ShardPool extends EventEmitter<Events> {
   private async peersForget(dead: number): Promise<void> {
     const waits: Array<Promise<void>> = [];
     for (const link of this.links) {
-      if (!link?.alive || link.index === dead) continue;
+      if (!running(link) || link.index === dead) continue;
       waits.push(this.answer(`down:${link.index}:${dead}`));
       const msg: ShardControl = { type: 'peer-down', index: dead };
       link.port.postMessage(msg);
@@ -373,7 +384,7 @@ export class ShardPool extends EventEmitter<Events> {
   }
 
   private retire(link: ShardLink): void {
-    link.alive = false;
+    link.phase = LinkPhase.STOPPED;
     link.outbound.interrupt();
     link.inbound.interrupt();
     link.outbound.close();
@@ -384,7 +395,7 @@ export class ShardPool extends EventEmitter<Events> {
   private async drain(link: ShardLink): Promise<void> {
     const { outbound } = link;
     const { onRecord, onBatchEnd } = this.options;
-    while (link.alive) {
+    while (running(link)) {
       let any = false;
       for (let len = outbound.next(); len >= 0; len = outbound.next()) {
         onRecord(link, tagKind(outbound.tag), tagConnection(outbound.tag), outbound.offset, len);
