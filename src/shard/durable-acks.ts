@@ -56,7 +56,9 @@ export class DurableAcks {
 
   /** Before handling a packet that may have to wait. */
   begin(): void {
-    this.current.length = 0;
+    // Runs for every packet, and is almost always empty: setting an array's length is a call
+    // into V8's runtime even when nothing changes (8 % of a shard's busy time in qos0-pairs).
+    if (this.current.length !== 0) this.current.length = 0;
     const persist = this.shard.persist;
     if (persist) {
       persist.dirty = false;

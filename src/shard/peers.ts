@@ -260,7 +260,7 @@ export class Peers {
   plan(topicPtr: number, topicLen: number): void {
     this.targets.fill(0);
     this.skipLocal.clear();
-    for (const g of this.groupsFor) g.length = 0;
+    for (const g of this.groupsFor) if (g.length !== 0) g.length = 0; // see DurableAcks.begin
     const { routes } = this;
     const n = routes.matchAt(topicPtr, topicLen);
     let shared = 0;
