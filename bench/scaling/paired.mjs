@@ -1,7 +1,7 @@
 // Paired rounds: the same mqload run against several broker commands, in a new random order
 // every round, and each one's p50 and p99 divided by a reference's in the same round. On a shared,
 // noisy host two runs of one build differ by several times in lat-10k's p99; the median of
-// per-round ratios is the statistic such noise disturbs least (bench/README.md uses it for every
+// per-round ratios is the statistic such noise disturbs least (bench/HISTORY.md uses it for every
 // A/B of a latency change).
 //
 //   node bench/scaling/paired.mjs ROUNDS NAME='COMMAND using $PORT' ...

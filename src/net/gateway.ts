@@ -404,7 +404,7 @@ export class Gateway {
   /**
    * Publish what a read wrote to a shard's ring. The turn's first write to a sleeping shard wakes
    * it at once, so that the first message does not wait for the turn's other reads (lat-10k p99
-   * 0.64–1.02×, p50 0.63–0.94×, bench/README.md, "Waking a sleeping shard at once"); the rest of
+   * 0.64–1.02×, p50 0.63–0.94×, bench/HISTORY.md, "every lat-10k message leaves by the shard's own write"); the rest of
    * the turn's records are published together after its last read, so a turn wakes a shard at
    * most twice. The price: 1–10 % more CPU at 100k msg/s, where the shard often sleeps; none at
    * saturation, where it never does.

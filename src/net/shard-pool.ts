@@ -124,7 +124,7 @@ const MiB = 1024 * 1024;
  * objects survive, as a shard's sessions do while thousands of clients connect: resident memory
  * per idle connection (4.3-4.6 KB in conn-10k) for no gain, since a shard's per-packet work
  * allocates little. 4 MB: 3.6-3.7 KB per connection, and qos0-pairs and qos1-pairs no slower
- * (three alternating runs each, bench/README.md).
+ * (three alternating runs each, bench/HISTORY.md, "Where the time goes (2026-12-02)").
  */
 const SHARD_YOUNG_GENERATION_MB = 4;
 

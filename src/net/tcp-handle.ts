@@ -5,8 +5,8 @@
 // Buffer per read pushed through the stream machinery. For a broker that frames bytes itself and
 // writes one gathered Buffer per batch, that layer is pure cost: accepting a connection through
 // net.Socket took about 60 % of the main thread's time per connection in conn-10k, and about
-// 4 KB of the memory per idle connection (bench/README.md, "conn-10k"). The handle gives the
-// same syscalls (readStart, writeBuffer, close) with none of that.
+// 4 KB of the memory per idle connection (bench/HISTORY.md, "Where the time goes (2026-12-02)").
+// The handle gives the same syscalls (readStart, writeBuffer, close) with none of that.
 //
 // The handle API is Node's internal one (process.binding('tcp_wrap'), 'stream_wrap'): stable
 // across Node 16 to 22, but not public. `load()` checks the shapes this file uses, and the

@@ -4,7 +4,7 @@
 // Why a shard writes at all: at low rates every packet a shard sends costs a wake-up of the
 // sleeping main thread (an eventfd write and an inter-processor interrupt on these VMs) before
 // the main thread's own write; a shard that writes the socket itself saves that hop
-// (src/shard/direct-write.ts says when it does, bench/README.md what it measured).
+// (src/shard/direct-write.ts says when it does, bench/HISTORY.md what it measured).
 //
 // One i32 per connection id, in a SharedArrayBuffer the gateway creates and every shard maps:
 //

@@ -4,7 +4,7 @@
 // Why: at low rates both Weir threads sleep between messages, so a message used to cross four
 // thread wake-ups (client → main thread → shard → main thread → client) where a one-thread broker
 // crosses two, and on these VMs a wake-up of a sleeping thread is the dearest thing on the path
-// (bench/README.md, "Latency at low rates"). Writing from the shard drops the third: the answer
+// (bench/HISTORY.md, "Latency at low rates"). Writing from the shard drops the third: the answer
 // goes from the shard to the client's socket. The CONNACK of a new connection goes the same way.
 //
 // When: at the end of a batch, before it is published, if
@@ -29,7 +29,7 @@ import { tokenFd, type WriteSlots } from '../ring/write-slots.js';
  * The largest batch a shard writes itself, in records and in ring bytes. Large enough for the
  * burst that a late wake-up gathers at low rates: a batch past it takes one more thread hand-off,
  * and at 32 records (until 2026-12-03) that was 21–71 % of lat-10k's messages, the late ones
- * (bench/README.md, "Every message by the shard's own write"). A saturated shard's batches are
+ * (bench/HISTORY.md, "every lat-10k message leaves by the shard's own write"). A saturated shard's batches are
  * past MAX_BYTES, and the gateway is never caught up then anyway. MAX_RECORDS is IOV_MAX.
  */
 const MAX_RECORDS = 1024;

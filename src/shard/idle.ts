@@ -14,7 +14,7 @@ const STEADY_MS = 20;
  * second, one every 100 µs on average, in bursts a load generator's loop turn apart), it blocks
  * the thread in `Atomics.wait`: the producer's notify then wakes it with a futex wake, where a
  * thread sleeping in `Atomics.waitAsync` is woken by a task posted to its event loop, which on
- * these VMs roughly doubled the hand-off's tail (bench/README.md, "Waking a shard").
+ * these VMs roughly doubled the hand-off's tail (bench/HISTORY.md, "waking a shard").
  *
  * A blocked thread runs nothing else, so it blocks only when nothing it waits for comes through
  * its event loop (a store flush, a retry timer, a backlog towards another shard), and never past
