@@ -54,20 +54,31 @@ export class DirectOutbound extends RingProducer {
   private bulkEnd: number;
   /** Connections with records left in the ring by a settled batch, and where the last one ends. */
   private readonly inRing = new Map<number, number>();
-  /** The batch being written, one entry per record (reused from batch to batch). */
+  /**
+   * The batch being written, one entry per record: entries 0 … count − 1 are this batch's. The
+   * arrays keep their size from batch to batch; none is truncated, since setting a length (even
+   * to what it is) is a call into V8's runtime, and to 0 it drops the backing store, which the
+   * next batch then allocates again.
+   */
   private readonly batch = {
+    count: 0,
     tags: [] as number[],
     offsets: [] as number[],
     lengths: [] as number[],
     ends: [] as number[],
+    /** The index of the connection's next record in the batch (-1: none). */
+    next: [] as number[],
+    /** Bytes that went to the socket (-1: none tried, -2: not looked at yet). */
+    done: [] as number[],
   };
-  /** For each record, the index of its connection's next record in the batch (-1: none). */
-  private readonly nextOfConn: number[] = [];
-  /** Bytes of each record that went to the socket (-1: none tried). */
-  private readonly done: number[] = [];
+  /** While linking the batch: each connection's latest record. */
   private readonly lastOfConn = new Map<number, number>();
-  private readonly groupOffsets: number[] = [];
-  private readonly groupLengths: number[] = [];
+  /** A connection's one record, the usual case, without new arrays for the gathered write. */
+  private readonly oneOffset = [0];
+  private readonly oneLength = [0];
+  /** RingProducer.settle's callback: it visits the batch's records in the order `collect` did. */
+  private settledAt = 0;
+  private readonly settled = (): number => this.batch.done[this.settledAt++]!;
 
   constructor(
     ring: RingRef,
@@ -83,7 +94,7 @@ export class DirectOutbound extends RingProducer {
     if (records > 0) {
       if (records <= MAX_RECORDS && this.unpublishedBytes <= MAX_BYTES && this.released(this.bulkEnd)) {
         // Everything published is released: no entry can matter any more (and the map stays small).
-        if (this.caughtUp) this.inRing.clear();
+        if (this.caughtUp && this.inRing.size !== 0) this.inRing.clear();
         this.writeBatch();
       } else this.bulkEnd = this.committedEnd;
     }
@@ -96,33 +107,32 @@ export class DirectOutbound extends RingProducer {
    * did not go.
    */
   private writeBatch(): void {
-    const { tags, offsets, lengths, ends } = this.batch;
-    tags.length = offsets.length = lengths.length = ends.length = 0;
+    const b = this.batch;
+    b.count = 0;
     this.visitUnpublished(this.collect);
-    const next = this.nextOfConn;
-    const done = this.done;
+    const { count, tags, next, done } = b;
     const last = this.lastOfConn;
-    next.length = done.length = 0;
-    for (let i = 0; i < tags.length; i++) {
-      next.push(-1);
-      done.push(-2); // not looked at yet
+    for (let i = 0; i < count; i++) {
+      next[i] = -1;
+      done[i] = -2;
       const conn = tagConnection(tags[i]!);
       const before = last.get(conn);
       if (before !== undefined) next[before] = i;
       last.set(conn, i);
     }
     last.clear();
-    for (let i = 0; i < tags.length; i++) if (done[i] === -2) this.writeConnection(i);
-    let k = 0;
-    this.settle(() => done[k++]!);
+    for (let i = 0; i < count; i++) if (done[i] === -2) this.writeConnection(i);
+    this.settledAt = 0;
+    this.settle(this.settled);
   }
 
   private readonly collect = (tag: number, offset: number, length: number, end: number): void => {
     const b = this.batch;
-    b.tags.push(tag);
-    b.offsets.push(offset);
-    b.lengths.push(length);
-    b.ends.push(end);
+    const i = b.count++;
+    b.tags[i] = tag;
+    b.offsets[i] = offset;
+    b.lengths[i] = length;
+    b.ends[i] = end;
   };
 
   /**
@@ -131,24 +141,17 @@ export class DirectOutbound extends RingProducer {
    * not go whole stays in the ring (trimmed to its rest), and so does everything after it.
    */
   private writeConnection(first: number): void {
-    const { tags, offsets, lengths, ends } = this.batch;
-    const next = this.nextOfConn;
-    const done = this.done;
+    const { tags, lengths, ends, next, done } = this.batch;
     const conn = tagConnection(tags[first]!);
-    const gOffsets = this.groupOffsets;
-    const gLengths = this.groupLengths;
-    gOffsets.length = gLengths.length = 0;
     let stop = first;
+    let records = 0;
     if (!this.waiting(conn))
-      for (; stop >= 0 && tagKind(tags[stop]!) === RecordKind.DATA; stop = next[stop]!) {
-        gOffsets.push(offsets[stop]!);
-        gLengths.push(lengths[stop]!);
-      }
+      for (; stop >= 0 && tagKind(tags[stop]!) === RecordKind.DATA; stop = next[stop]!) records++;
     let written = 0;
-    const token = gOffsets.length > 0 ? this.slots.take(conn) : 0;
+    const token = records > 0 ? this.slots.take(conn) : 0;
     if (token !== 0) {
       try {
-        written = this.gather(tokenFd(token), this.u8, gOffsets, gLengths);
+        written = this.gatherFrom(tokenFd(token), first, records);
       } catch {
         // EAGAIN (the socket's buffer is full), or the connection broke: the gateway's write gets
         // the same answer and deals with it (queues and waits, or closes).
@@ -174,6 +177,24 @@ export class DirectOutbound extends RingProducer {
       end = ends[j]!;
     }
     if (end >= 0) this.inRing.set(conn, end);
+  }
+
+  /** The gathered write of `records` records of a connection, from `first` along its chain. */
+  private gatherFrom(fd: number, first: number, records: number): number {
+    const { offsets, lengths, next } = this.batch;
+    if (records === 1) {
+      this.oneOffset[0] = offsets[first]!;
+      this.oneLength[0] = lengths[first]!;
+      return this.gather(fd, this.u8, this.oneOffset, this.oneLength);
+    }
+    // Several records for one socket (a fan-in): writev needs a view of each anyway.
+    const gOffsets = new Array<number>(records);
+    const gLengths = new Array<number>(records);
+    for (let k = 0, j = first; k < records; k++, j = next[j]!) {
+      gOffsets[k] = offsets[j]!;
+      gLengths[k] = lengths[j]!;
+    }
+    return this.gather(fd, this.u8, gOffsets, gLengths);
   }
 
   /** The connection has a record in the ring the gateway has not released yet. */
