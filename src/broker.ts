@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EventEmitter } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
 import { type ConfigSources, resolveConfig, type WeirConfig } from './config.js';
 import { WeirError } from './errors.js';
 import { type AuthHook, type ClientInfo, Gateway } from './net/gateway.js';
@@ -65,6 +66,9 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Start the shards and open every listener whose port is not 0. */
   async listen(): Promise<void> {
     const c = this.config;
+    // Before the shards start: V8 gives an isolate its memory reducer when it creates it, so the
+    // flag reaches every isolate made from now on, and not the main thread's, which exists.
+    if (c.memoryReducer === 'off') setFlagsFromString('--no-memory-reducer');
     const shardSettings: ShardConfig = {
       maxPacketSize: c.maxPacketSize,
       receiveMaximum: c.receiveMaximum,

@@ -13,6 +13,8 @@ export interface WeirConfig {
   tcpSockets: 'handle' | 'net';
   /** Shards write their batches below saturation to plain-TCP sockets themselves (on), or leave every write to the main thread (off). */
   directWrites: 'on' | 'off';
+  /** V8's memory reducer: off (from the broker's start, no memory-reducing full collections in the isolates created after, the shards': steadier latency, more memory kept after a burst) or on (V8's setting left as it is). */
+  memoryReducer: 'on' | 'off';
   /** MQTT over TCP; 0 = do not open. */
   port: number;
   /** MQTT over WebSocket at /mqtt; 0 = do not open. */
@@ -101,6 +103,14 @@ export const OPTIONS: readonly Option[] = [
     choices: ['on', 'off'],
     default: 'on',
     help: 'on: a shard writes its batches of packets to plain-TCP sockets (on TCP handles) itself, one gathered write per connection, instead of waking the main thread, which saves a thread wake-up per message below saturation; the batches of a saturated shard (over 1,024 packets or 64 KiB) still go to the main thread (see docs/architecture.md); off: the main thread writes everything',
+  },
+  {
+    key: 'memoryReducer',
+    name: 'memory-reducer',
+    kind: 'string',
+    choices: ['on', 'off'],
+    default: 'off',
+    help: "off: V8's memory reducer is turned off when the broker starts, for every isolate the process creates from then on (the shards' and any an embedding program makes later; the main thread's keeps what node was started with, `node --no-memory-reducer` turns it off there too). It runs memory-reducing full collections about 8 s after an isolate starts and after each full collection that grew the heap by 10 MB or more, up to three in a row, each pausing the thread for 1-11 ms (a shard's pauses are every connection's; see bench/README.md); off keeps the memory they would return when load drops (about 17 MB on an idle broker after a burst). on: leave V8's setting as it is, for deployments short of memory",
   },
   {
     key: 'wsPort',

@@ -18,18 +18,28 @@ interface Run {
   stderr: string;
 }
 
-/** Run the CLI; `until` (on stdout) sends `signal` once seen. Bounded to 20 s. */
-function run(args: string[], until?: RegExp, signal: NodeJS.Signals = 'SIGTERM'): Promise<Run> {
+/**
+ * Run the CLI; `until` (a pattern or test of stdout) sends `signal` once met. Bounded to 20 s.
+ * `nodeFlags` go to node before the script; `started` gets the child (to stop it from outside).
+ */
+function run(
+  args: string[],
+  until?: RegExp | ((stdout: string) => boolean),
+  signal: NodeJS.Signals = 'SIGTERM',
+  nodeFlags: string[] = [],
+  started?: (child: ChildProcess) => void,
+): Promise<Run> {
   return new Promise((resolve) => {
-    const child: ChildProcess = spawn(process.execPath, [bin, ...args], {
+    const child: ChildProcess = spawn(process.execPath, [...nodeFlags, bin, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    started?.(child);
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     child.stdout!.on('data', (d: Buffer) => {
       stdout += d.toString();
-      if (until?.test(stdout)) {
+      if (until && (typeof until === 'function' ? until(stdout) : until.test(stdout))) {
         until = undefined;
         child.kill(signal);
       }
@@ -94,4 +104,39 @@ describe('the weir command', () => {
       expect(r.code).toBe(0);
     });
   }
+
+  // --trace-gc prints every collection, each line led by its isolate's address; the memory
+  // reducer's are marked "(reduce)". Its first timer, brought forward from 8 s to 2 s, finds an idle
+  // broker and starts them: with on, in the main thread's isolate and the shard's; with off, the
+  // shard's isolate prints none until a second after (the main thread's isolate keeps what node
+  // started with).
+  it('--memory-reducer off: a shard runs no memory-reducing collections; on: it does', async () => {
+    const trace = ['--trace-gc', '--gc-memory-reducer-start-delay-ms=2000'];
+    const isolates = (stdout: string, only?: RegExp) =>
+      new Set(
+        stdout
+          .split('\n')
+          .filter((line) => !only || only.test(line))
+          .map((line) => /^\[\d+:(0x[0-9a-f]+)\]/.exec(line)?.[1])
+          .filter(Boolean),
+      );
+    const reduce = /Mark-Compact \(reduce\)/;
+    let offChild: ChildProcess | undefined;
+    const off = run([...(await common()), '--memory-reducer', 'off'], undefined, 'SIGTERM', trace, (c) => {
+      offChild = c;
+    });
+    const on = await run(
+      [...(await common()), '--memory-reducer', 'on'],
+      (stdout) => isolates(stdout, reduce).size >= 2,
+      'SIGTERM',
+      trace,
+    );
+    setTimeout(() => offChild!.kill('SIGTERM'), 1000);
+    const offRun = await off;
+    expect(isolates(on.stdout, reduce).size).toBe(2);
+    expect(offRun.stdout).toMatch(/weir: listening on/);
+    expect(isolates(offRun.stdout).size).toBe(2);
+    expect(isolates(offRun.stdout, reduce).size).toBeLessThanOrEqual(1);
+    expect(offRun.code).toBe(0);
+  }, 30_000);
 });
