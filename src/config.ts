@@ -110,7 +110,7 @@ export const OPTIONS: readonly Option[] = [
     kind: 'string',
     choices: ['on', 'off'],
     default: 'off',
-    help: "off: V8's memory reducer is turned off when the broker starts, for every isolate the process creates from then on (the shards' and any an embedding program makes later; the main thread's keeps what node was started with, `node --no-memory-reducer` turns it off there too). It runs memory-reducing full collections about 8 s after an isolate starts and after each full collection that grew the heap by 10 MB or more, up to three in a row, each pausing the thread for 1-11 ms (a shard's pauses are every connection's; see bench/README.md); off keeps the memory they would return when load drops (about 17 MB on an idle broker after a burst). on: leave V8's setting as it is, for deployments short of memory",
+    help: "off: V8's memory reducer is turned off when the broker starts, for every isolate the process creates from then on (the shards' and any an embedding program makes later; the main thread's keeps what node was started with, `node --no-memory-reducer` turns it off there too). It runs memory-reducing full collections about 8 s after an isolate starts and after each full collection that grew the heap by 10 MB or more, up to three in a row, each pausing the thread for 1-11 ms (a shard's pauses are every connection's; see bench/README.md); off keeps the memory they would return when load drops (about 8 MB on an idle broker after a burst of lat-10k load, 17 MB with the main thread's too). on: leave V8's setting as it is, for deployments short of memory",
   },
   {
     key: 'wsPort',
