@@ -15,6 +15,7 @@
 import { TextDecoder, TextEncoder } from 'node:util';
 import { WeirError } from '../errors.js';
 import { instantiate, type WasmInstance } from './wasm.js';
+import { emptyArray } from './empty.js';
 
 /** Status codes of asm/topic/validate.ts and trie.ts (keep in step). */
 export const TopicStatus = {
@@ -422,7 +423,7 @@ export class SubscriptionIndex {
       if (q !== p) u32.copyWithin(q, p, p + 4);
       if (subIds) {
         const list = (subIds[kept] ??= []);
-        if (list.length > 0) list.length = 0;
+        emptyArray(list);
         if (sub !== 0) list.push(sub);
       }
       kept++;

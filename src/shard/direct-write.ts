@@ -24,6 +24,7 @@ import { writeSync, writevSync } from 'node:fs';
 import { RecordKind, tagConnection, tagKind } from '../ring/records.js';
 import { RingProducer, type RingRef } from '../ring/spsc-ring.js';
 import { tokenFd, type WriteSlots } from '../ring/write-slots.js';
+import { emptyCollection } from '../protocol/empty.js';
 
 /**
  * The largest batch a shard writes itself, in records and in ring bytes. Large enough for the
@@ -94,7 +95,7 @@ export class DirectOutbound extends RingProducer {
     if (records > 0) {
       if (records <= MAX_RECORDS && this.unpublishedBytes <= MAX_BYTES && this.released(this.bulkEnd)) {
         // Everything published is released: no entry can matter any more (and the map stays small).
-        if (this.caughtUp && this.inRing.size !== 0) this.inRing.clear();
+        if (this.caughtUp) emptyCollection(this.inRing);
         this.writeBatch();
       } else this.bulkEnd = this.committedEnd;
     }

@@ -13,6 +13,7 @@ import { connackRefusal, ReasonCode } from '../protocol/reason-codes.js';
 import { type Channel, ChannelState } from './channel.js';
 import type { MqttShard } from './mqtt-shard.js';
 import { WriteResult } from './output.js';
+import { emptyArray } from '../protocol/empty.js';
 
 export interface PendingAck {
   ch: Channel;
@@ -56,9 +57,7 @@ export class DurableAcks {
 
   /** Before handling a packet that may have to wait. */
   begin(): void {
-    // Runs for every packet, and is almost always empty: setting an array's length is a call
-    // into V8's runtime even when nothing changes (8 % of a shard's busy time in qos0-pairs).
-    if (this.current.length !== 0) this.current.length = 0;
+    emptyArray(this.current); // every packet, nearly always empty
     const persist = this.shard.persist;
     if (persist) {
       persist.dirty = false;

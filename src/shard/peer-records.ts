@@ -25,6 +25,8 @@
 //   COUNT: how many of its sessions subscribe (the weight of a shared group); 0 = none any more.
 //   GROUP_LEN 0xFFFF: not a shared subscription.
 
+import { emptyCollection } from '../protocol/empty.js';
+
 export const FORWARD_DELIVER = 1;
 export const FORWARD_RETAIN = 2;
 export const FORWARD_ANSWER = 4;
@@ -83,7 +85,7 @@ export function readForward(
   groups: Set<string>,
   out: ForwardHeader,
 ): void {
-  groups.clear();
+  emptyCollection(groups);
   out.flags = dv.getUint8(ptr);
   out.version = dv.getUint8(ptr + 1) as 3 | 4 | 5;
   const count = dv.getUint16(ptr + 2, true);

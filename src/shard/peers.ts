@@ -29,6 +29,7 @@ import {
   readRoute,
   writeForwardHeader,
 } from './peer-records.js';
+import { emptyArray, emptyCollection } from '../protocol/empty.js';
 
 interface Link {
   ring: RingProducer;
@@ -259,8 +260,8 @@ export class Peers {
    */
   plan(topicPtr: number, topicLen: number): void {
     this.targets.fill(0);
-    this.skipLocal.clear();
-    for (const g of this.groupsFor) if (g.length !== 0) g.length = 0; // see DurableAcks.begin
+    emptyCollection(this.skipLocal);
+    for (const g of this.groupsFor) emptyArray(g);
     const { routes } = this;
     const n = routes.matchAt(topicPtr, topicLen);
     let shared = 0;
