@@ -18,16 +18,20 @@ interface Run {
   stderr: string;
 }
 
-/**
- * Run the CLI; `until` (a pattern or test of stdout) sends `signal` once met. Bounded to 20 s.
- * `nodeFlags` go to node before the script; `started` gets the child (to stop it from outside).
- */
+interface RunOptions {
+  /** A pattern or test of stdout: once met, the CLI gets `signal`. */
+  until?: RegExp | ((stdout: string) => boolean);
+  signal?: NodeJS.Signals;
+  /** Flags for node itself, before the script. */
+  nodeFlags?: string[];
+  /** Gets the child as soon as it is spawned (to stop it from outside). */
+  started?: (child: ChildProcess) => void;
+}
+
+/** Run the CLI, bounded to 20 s. */
 function run(
   args: string[],
-  until?: RegExp | ((stdout: string) => boolean),
-  signal: NodeJS.Signals = 'SIGTERM',
-  nodeFlags: string[] = [],
-  started?: (child: ChildProcess) => void,
+  { until, signal = 'SIGTERM', nodeFlags = [], started }: RunOptions = {},
 ): Promise<Run> {
   return new Promise((resolve) => {
     const child: ChildProcess = spawn(process.execPath, [...nodeFlags, bin, ...args], {
@@ -98,7 +102,7 @@ describe('the weir command', () => {
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`listens, then closes cleanly on ${signal} (exit 0)`, async () => {
-      const r = await run(await common(), /listening on/, signal);
+      const r = await run(await common(), { until: /listening on/, signal });
       expect(r.stdout).toMatch(/weir: listening on mqtt:\/\/127\.0\.0\.1:\d+ \(1 shard; /);
       expect(r.stdout).toContain(`weir: ${signal}, closing`);
       expect(r.code).toBe(0);
@@ -122,15 +126,14 @@ describe('the weir command', () => {
       );
     const reduce = /Mark-Compact \(reduce\)/;
     let offChild: ChildProcess | undefined;
-    const off = run([...(await common()), '--memory-reducer', 'off'], undefined, 'SIGTERM', trace, (c) => {
-      offChild = c;
+    const off = run([...(await common()), '--memory-reducer', 'off'], {
+      nodeFlags: trace,
+      started: (c) => (offChild = c),
     });
-    const on = await run(
-      [...(await common()), '--memory-reducer', 'on'],
-      (stdout) => isolates(stdout, reduce).size >= 2,
-      'SIGTERM',
-      trace,
-    );
+    const on = await run([...(await common()), '--memory-reducer', 'on'], {
+      until: (stdout) => isolates(stdout, reduce).size >= 2,
+      nodeFlags: trace,
+    });
     setTimeout(() => offChild!.kill('SIGTERM'), 1000);
     const offRun = await off;
     expect(isolates(on.stdout, reduce).size).toBe(2);
