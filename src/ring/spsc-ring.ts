@@ -134,6 +134,9 @@ abstract class RingEnd {
   }
 }
 
+/** `RingProducer.settle`'s callback: payload bytes of the record delivered some other way, or -1. */
+export type SettleTake = (tag: number, offset: number, length: number, end: number) => number;
+
 export class RingProducer extends RingEnd {
   private head: number;
   private published: number;
@@ -142,6 +145,9 @@ export class RingProducer extends RingEnd {
   /** Records committed since the last flush. */
   private unpublished = 0;
   private spaceWait: Promise<void> | undefined;
+  /** `settle`'s caller's callback and whether a record stayed, for the visitor made once below. */
+  private settleTake: SettleTake | undefined;
+  private settleKept = false;
 
   constructor(ring: RingRef) {
     super(ring);
@@ -253,21 +259,27 @@ export class RingProducer extends RingEnd {
    * part trims it to the rest (layout.ts has the picture), -1 leaves it as it is. When every
    * record is taken back there is nothing to publish, and the space is reused at once.
    */
-  settle(take: (tag: number, offset: number, length: number, end: number) => number): void {
-    let kept = false;
-    this.visitUnpublished((tag, offset, length, end) => {
-      const done = take(tag, offset, length, end);
-      const record = offset - RECORD_HEADER;
-      if (done === length) this.u32[(record + RECORD_TAG) >> 2] = RECORD_VOID;
-      else {
-        if (done > 0) this.trim(record, length, done);
-        kept = true;
-      }
-    });
-    if (kept) return;
+  settle(take: SettleTake): void {
+    // The visitor is a field, not a closure per call: a shard below saturation settles a batch
+    // per message.
+    this.settleTake = take;
+    this.settleKept = false;
+    this.visitUnpublished(this.settleOne);
+    this.settleTake = undefined;
+    if (this.settleKept) return;
     this.head = this.published;
     this.unpublished = 0;
   }
+
+  private readonly settleOne = (tag: number, offset: number, length: number, end: number): void => {
+    const done = this.settleTake!(tag, offset, length, end);
+    const record = offset - RECORD_HEADER;
+    if (done === length) this.u32[(record + RECORD_TAG) >> 2] = RECORD_VOID;
+    else {
+      if (done > 0) this.trim(record, length, done);
+      this.settleKept = true;
+    }
+  };
 
   /** Drop the first `done` payload bytes of the unpublished record at `at`; a VOID record fills the gap. */
   private trim(at: number, length: number, done: number): void {
