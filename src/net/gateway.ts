@@ -63,7 +63,12 @@ export class Gateway {
   private readonly codec: Codec;
   private readonly connections: Array<Connection | undefined> = [];
   private readonly freeIds: number[] = [];
-  private readonly dirty = new Set<ShardLink>();
+  /**
+   * The shards written to in this event-loop turn, by index: an array rather than a Set, since
+   * emptying a long-lived Set every turn makes V8 allocate its new table in the old generation
+   * (src/shard/batch-index.ts says more).
+   */
+  private readonly dirty: (ShardLink | undefined)[] = [];
   /** This batch's outbound DATA records, as (connection id, offset, length) triples. */
   private readonly outSpans: number[] = [];
   /** The connections those records are for, each once. */
@@ -410,18 +415,25 @@ export class Gateway {
    * saturation, where it never does.
    */
   private markDirty(link: ShardLink): void {
-    if (!this.dirty.has(link)) {
+    if (this.dirty[link.index] !== link) {
       link.inbound.flushIfConsumerSleeps();
-      this.dirty.add(link);
+      this.dirty[link.index] = link;
     }
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      for (const l of this.dirty) l.inbound.flush();
-      this.dirty.clear();
-    });
+    setImmediate(this.flushDirty);
   }
+
+  private readonly flushDirty = (): void => {
+    this.flushScheduled = false;
+    const dirty = this.dirty;
+    for (let i = 0; i < dirty.length; i++) {
+      const link = dirty[i];
+      if (link === undefined) continue;
+      dirty[i] = undefined;
+      link.inbound.flush();
+    }
+  };
 
   private liveLink(conn: Connection): ShardLink | undefined {
     const link = this.pool.link(conn.shard);

@@ -25,6 +25,7 @@ import { RecordKind, tagConnection, tagKind } from '../ring/records.js';
 import { RingProducer, type RingRef } from '../ring/spsc-ring.js';
 import { tokenFd, type WriteSlots } from '../ring/write-slots.js';
 import { emptyCollection } from '../protocol/empty.js';
+import { BatchIndex } from './batch-index.js';
 
 /**
  * The largest batch a shard writes itself, in records and in ring bytes. Large enough for the
@@ -73,7 +74,7 @@ export class DirectOutbound extends RingProducer {
     done: [] as number[],
   };
   /** While linking the batch: each connection's latest record. */
-  private readonly lastOfConn = new Map<number, number>();
+  private readonly lastOfConn = new BatchIndex(MAX_RECORDS);
   /** A connection's one record, the usual case, without new arrays for the gathered write. */
   private readonly oneOffset = [0];
   private readonly oneLength = [0];
@@ -113,15 +114,13 @@ export class DirectOutbound extends RingProducer {
     this.visitUnpublished(this.collect);
     const { count, tags, next, done } = b;
     const last = this.lastOfConn;
+    last.reset();
     for (let i = 0; i < count; i++) {
       next[i] = -1;
       done[i] = -2;
-      const conn = tagConnection(tags[i]!);
-      const before = last.get(conn);
-      if (before !== undefined) next[before] = i;
-      last.set(conn, i);
+      const before = last.swap(tagConnection(tags[i]!), i);
+      if (before >= 0) next[before] = i;
     }
-    last.clear();
     for (let i = 0; i < count; i++) if (done[i] === -2) this.writeConnection(i);
     this.settledAt = 0;
     this.settle(this.settled);

@@ -133,7 +133,13 @@ export default async function shardMain(init: ShardInit): Promise<string> {
     control.push(msg);
     doorbell.ring();
   });
+  // What the loop waits on: [0] the gateway's ring, [1 + k] shard k's (none for this shard). Kept
+  // in step with peerIn rather than rebuilt for every wait (setting an array's length is a call
+  // into V8's runtime).
+  const rings: Array<RingConsumer | undefined> = [inbound];
+  for (let k = 0; k < init.shards; k++) rings[1 + k] = peerIn[k];
   const applyControl = (): void => {
+    if (control.length === 0) return;
     for (let msg = control.shift(); msg; msg = control.shift()) {
       if (msg.type === 'peer-up') {
         logic.peerUp?.(msg.peer.index, producerFor(msg.peer), msg.syncRetained);
@@ -150,6 +156,7 @@ export default async function shardMain(init: ShardInit): Promise<string> {
       if (ref) {
         initRing(ref);
         peerIn[msg.index] = new RingConsumer(ref);
+        rings[1 + msg.index] = peerIn[msg.index];
       }
       const done: PeerDownDone = { type: 'peer-down-done', index: msg.index };
       init.port.postMessage(done);
@@ -168,7 +175,6 @@ export default async function shardMain(init: ShardInit): Promise<string> {
   };
   init.port.postMessage(ready);
 
-  const rings: Array<RingConsumer | undefined> = [inbound];
   const idle = new Idle(doorbell, logic, PEER_POLL_MS);
   let stopping = false;
   while (!stopping) {
@@ -193,8 +199,6 @@ export default async function shardMain(init: ShardInit): Promise<string> {
           // wait for the other would wait forever.
           applyControl();
           await drainPeers(logic, peerIn, out);
-          rings.length = 1;
-          for (const c of peerIn) rings.push(c);
           await doorbell.wait(rings, PEER_POLL_MS);
         } else {
           await out.waitForSpace();
@@ -205,8 +209,6 @@ export default async function shardMain(init: ShardInit): Promise<string> {
     logic.flush?.();
     out.flush();
     if (stopping) break;
-    rings.length = 1;
-    for (const c of peerIn) rings.push(c);
     const sleep = idle.sleep(rings);
     if (sleep) await sleep;
   }
