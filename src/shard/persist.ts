@@ -109,6 +109,7 @@ export class Persistence {
   }
 
   retained(topic: string, message: RetainedMessage | null): void {
+    if (isSys(topic)) return;
     this.store.putRetained(topic, message);
     this.dirty = true;
   }
@@ -153,7 +154,9 @@ export class Persistence {
     const { shard, store } = this;
     const now = Date.now();
     for (const [topic, m] of store.loadRetained()) {
-      if (m.expiresAt === 0 || m.expiresAt > now) shard.retained.set(topic, m);
+      // A $SYS message kept by a version before they were left out: dropped.
+      if (isSys(topic)) store.putRetained(topic, null);
+      else if (m.expiresAt === 0 || m.expiresAt > now) shard.retained.set(topic, m);
     }
     let count = 0;
     const owns = (id: string) => shardOf(id, shard.ctx.shards) === shard.ctx.index;
@@ -229,4 +232,14 @@ export class Persistence {
       shard.wheel.schedule(timer);
     }
   }
+}
+
+/**
+ * The broker's own $SYS messages are not kept: it publishes them again after a restart, and kept
+ * ones would show the last run's uptime and counters until then (Mosquitto leaves them out of its
+ * store for the same reason). Writing them also cost a store commit every $SYS interval, which
+ * stalled the shard's deliveries for 3–7 ms at lat-10k (bench/HISTORY.md, "$SYS in the store").
+ */
+function isSys(topic: string): boolean {
+  return topic.startsWith('$SYS');
 }

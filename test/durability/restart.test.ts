@@ -4,7 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ConnectOptions } from '../helpers/raw-client.js';
 import { connected, mqttConnect, sleep, str, text } from '../helpers/raw-client.js';
+import { openLmdbStore } from '../../src/store/lmdb-store.js';
 import {
+  BrokerProcess,
   disconnect,
   idOn,
   publishConfirmed,
@@ -206,4 +208,62 @@ for (const how of ['SIGTERM', 'SIGKILL'] as const) {
       expect(r.got.map((p) => str(p.payload))).toEqual([]);
     }, 60_000);
   });
+}
+
+describe("The broker's own $SYS messages", () => {
+  it("are published again after a restart, not restored from the store (as Mosquitto does), while clients' retained messages are", async () => {
+    const broker = await spawnBroker({ shards: 1, args: ['--sys-interval', '1'] });
+    const topic = `ret/${idOn(0, 1, 'sys')}`;
+    const pub = await connected(broker.port, 5, idOn(0, 1, 'sys-pub'));
+    await publishConfirmed(pub, topic, 'kept', { qos: 1, retain: true });
+    await pub.end();
+    const before = await connected(broker.port, 5, idOn(0, 1, 'sys-sub1'));
+    await before.subscribe({ topic: '$SYS/broker/uptime', qos: 0 });
+    const first = await receiveAcking(before, {
+      done: ({ got }) => got.length >= 1,
+      timeoutMs: 5000,
+      settleMs: 0,
+    });
+    // Published, and retained, in the first run.
+    expect(first.got.map((p) => p.topic)).toEqual(['$SYS/broker/uptime']);
+    await before.end();
+
+    broker.args = []; // the helper's own --sys-interval 0: nothing publishes $SYS in the second run
+    await broker.restart('SIGTERM');
+    const after = await connected(broker.port, 5, idOn(0, 1, 'sys-sub2'));
+    await after.subscribe({ topic: '$SYS/#', qos: 0 });
+    await after.subscribe({ topic, qos: 1 });
+    const r = await receiveAcking(after, { done: () => false, timeoutMs: 1500, settleMs: 0 });
+    expect(r.got.map((p) => [p.topic, str(p.payload), p.retain])).toEqual([[topic, 'kept', true]]);
+  }, 60_000);
+
+  it('kept in the store by an older version are dropped at start-up', async () => {
+    const broker = new BrokerProcess({ shards: 1 });
+    const old = await openLmdbStore({
+      path: broker.dataDir,
+      maxBytes: 64 << 20,
+      durability: 'flush',
+      flushIntervalMs: 20,
+    });
+    old.putRetained('$SYS/broker/uptime', {
+      bytes: publishBytes('$SYS/broker/uptime', '999 seconds'),
+      version: 4,
+      expiresAt: 0,
+    });
+    old.putRetained('ret/older', { bytes: publishBytes('ret/older', 'client'), version: 4, expiresAt: 0 });
+    await old.close();
+    await broker.start();
+    const s = await connected(broker.port, 5, idOn(0, 1, 'sys-old'));
+    await s.subscribe({ topic: '$SYS/#', qos: 0 });
+    await s.subscribe({ topic: 'ret/older', qos: 0 });
+    const r = await receiveAcking(s, { done: () => false, timeoutMs: 1000, settleMs: 0 });
+    expect(r.got.map((p) => [p.topic, str(p.payload)])).toEqual([['ret/older', 'client']]);
+  }, 60_000);
+});
+
+/** A retained QoS 0 PUBLISH as an MQTT 3.1.1 client sends it (short topic and payload). */
+function publishBytes(topic: string, payload: string): Uint8Array {
+  const t = Buffer.from(topic);
+  const body = Buffer.concat([Buffer.from([t.length >> 8, t.length & 0xff]), t, Buffer.from(payload)]);
+  return Buffer.concat([Buffer.from([0x31, body.length]), body]);
 }

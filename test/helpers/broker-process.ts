@@ -55,7 +55,8 @@ export class BrokerProcess {
   port = 0;
   /** How many times the broker was started. */
   runs = 0;
-  private readonly extra: string[];
+  /** The flags after the helper's own, for the next run (a test may change them between runs). */
+  args: string[];
   private child: ChildProcess | undefined;
   private exit: Promise<Exit> | undefined;
   /** Set while we are the ones ending the process, so its exit is not reported as a crash. */
@@ -65,7 +66,7 @@ export class BrokerProcess {
 
   constructor(options: BrokerProcessOptions = {}) {
     this.shards = options.shards ?? 2;
-    this.extra = options.args ?? [];
+    this.args = options.args ?? [];
     this.dataDir = mkdtempSync(join(tmpdir(), 'weir-durability-'));
     live.add(this);
   }
@@ -92,7 +93,7 @@ export class BrokerProcess {
       this.dataDir,
       '--shards',
       String(this.shards),
-      ...this.extra,
+      ...this.args,
     ];
   }
 
