@@ -241,5 +241,5 @@ export class Persistence {
  * stalled the shard's deliveries for 3–7 ms at lat-10k (bench/HISTORY.md, "$SYS in the store").
  */
 function isSys(topic: string): boolean {
-  return topic.startsWith('$SYS');
+  return topic.startsWith('$SYS/') || topic === '$SYS';
 }
