@@ -64,9 +64,8 @@ export class Gateway {
   private readonly connections: Array<Connection | undefined> = [];
   private readonly freeIds: number[] = [];
   /**
-   * The shards written to in this event-loop turn, by index: an array rather than a Set, since
-   * emptying a long-lived Set every turn makes V8 allocate its new table in the old generation
-   * (src/shard/batch-index.ts says more).
+   * The shards written to in this event-loop turn, by index: an array rather than a Set, which
+   * would be emptied holding something every turn (src/protocol/empty.ts says why that matters).
    */
   private readonly dirty: (ShardLink | undefined)[] = [];
   /** This batch's outbound DATA records, as (connection id, offset, length) triples. */

@@ -83,7 +83,7 @@ export function publishCurrent(shard: MqttShard, info: PublishInfo): number {
   // serves each shared group; this shard then serves the rest.
   const view = shard.codec.view;
   peers.plan(view.topicPtr, view.topicLen);
-  const matched = deliverCurrent(shard, info, peers.skipLocal.size > 0 ? peers.skipLocal : null, false);
+  const matched = deliverCurrent(shard, info, peers.skipLocal.length > 0 ? peers.skipLocal : null, false);
   // Ack after durable: a QoS 1/2 message waits for the other shards' stores too.
   const answer = info.qos > 0 && info.from !== null && shard.waitsForStore ? shard.tokenFor : null;
   return matched + peers.forward(info, answer);
@@ -105,7 +105,7 @@ export function deliverForwarded(shard: MqttShard, info: PublishInfo): number {
 function deliverCurrent(
   shard: MqttShard,
   info: PublishInfo,
-  groups: Set<string> | null,
+  groups: readonly string[] | null,
   only: boolean,
 ): number {
   const { index, codec } = shard;
@@ -127,7 +127,7 @@ function deliverCurrent(
     // preferring a member that is online.
     let end = i;
     while (end < n && index.groupIdAt(end) === group) end++;
-    if (groups !== null && groups.has(index.groupAt(i)!) !== only) {
+    if (groups !== null && groups.includes(index.groupAt(i)!) !== only) {
       i = end; // another shard serves this group for this message
       continue;
     }

@@ -25,7 +25,7 @@
 //   COUNT: how many of its sessions subscribe (the weight of a shared group); 0 = none any more.
 //   GROUP_LEN 0xFFFF: not a shared subscription.
 
-import { emptyCollection } from '../protocol/empty.js';
+import { emptyArray } from '../protocol/empty.js';
 
 export const FORWARD_DELIVER = 1;
 export const FORWARD_RETAIN = 2;
@@ -82,10 +82,10 @@ export function readForward(
   buf: Buffer,
   ptr: number,
   len: number,
-  groups: Set<string>,
+  groups: string[],
   out: ForwardHeader,
 ): void {
-  emptyCollection(groups);
+  emptyArray(groups);
   out.flags = dv.getUint8(ptr);
   out.version = dv.getUint8(ptr + 1) as 3 | 4 | 5;
   const count = dv.getUint16(ptr + 2, true);
@@ -94,7 +94,7 @@ export function readForward(
   let p = ptr + FORWARD_HEADER;
   for (let i = 0; i < count; i++) {
     const n = dv.getUint16(p, true);
-    groups.add(buf.toString('utf8', p + 2, p + 2 + n));
+    groups.push(buf.toString('utf8', p + 2, p + 2 + n));
     p += 2 + n;
   }
   out.publishPtr = ptr + publishAt;

@@ -29,7 +29,7 @@ import {
   readRoute,
   writeForwardHeader,
 } from './peer-records.js';
-import { emptyArray, emptyCollection } from '../protocol/empty.js';
+import { emptyArray } from '../protocol/empty.js';
 
 interface Link {
   ring: RingProducer;
@@ -80,10 +80,14 @@ export class Peers {
   private readonly targets: Uint8Array;
   /** Per shard, for the current message: the shared groups it was given. */
   private readonly groupsFor: string[][];
-  /** Shared groups given to another shard for the current message: this one skips them. */
-  readonly skipLocal = new Set<string>();
+  /**
+   * Shared groups given to another shard for the current message: this one skips them. This and
+   * onlyLocal are arrays, not Sets: they are emptied for every message that had any
+   * (src/protocol/empty.ts), and a message names few groups.
+   */
+  readonly skipLocal: string[] = [];
   /** Groups a FORWARD being handled gave to this shard. */
-  readonly onlyLocal = new Set<string>();
+  readonly onlyLocal: string[] = [];
   private readonly turns = new Map<string, number>();
   private readonly header: ForwardHeader = {
     flags: 0,
@@ -260,7 +264,7 @@ export class Peers {
    */
   plan(topicPtr: number, topicLen: number): void {
     this.targets.fill(0);
-    emptyCollection(this.skipLocal);
+    emptyArray(this.skipLocal);
     for (const g of this.groupsFor) emptyArray(g);
     const { routes } = this;
     const n = routes.matchAt(topicPtr, topicLen);
@@ -301,7 +305,7 @@ export class Peers {
           if (h !== this.self) {
             this.targets[h] = FORWARD_DELIVER;
             this.groupsFor[h]!.push(name);
-            this.skipLocal.add(name);
+            this.skipLocal.push(name);
           }
           break;
         }
