@@ -3,7 +3,7 @@
 // wills. The clients only reconnect; they never subscribe again. Two shards.
 import { describe, expect, it } from 'vitest';
 import type { ConnectOptions } from '../helpers/raw-client.js';
-import { connected, mqttConnect, sleep, str, text } from '../helpers/raw-client.js';
+import { connected, mqttConnect, rawPacket, sleep, str, text, utf8 } from '../helpers/raw-client.js';
 import { openLmdbStore } from '../../src/store/lmdb-store.js';
 import {
   BrokerProcess,
@@ -246,11 +246,11 @@ describe("The broker's own $SYS messages", () => {
       flushIntervalMs: 20,
     });
     old.putRetained('$SYS/broker/uptime', {
-      bytes: publishBytes('$SYS/broker/uptime', '999 seconds'),
+      bytes: retainedPublish('$SYS/broker/uptime', '999 seconds'),
       version: 4,
       expiresAt: 0,
     });
-    old.putRetained('ret/older', { bytes: publishBytes('ret/older', 'client'), version: 4, expiresAt: 0 });
+    old.putRetained('ret/older', { bytes: retainedPublish('ret/older', 'client'), version: 4, expiresAt: 0 });
     await old.close();
     await broker.start();
     const s = await connected(broker.port, 5, idOn(0, 1, 'sys-old'));
@@ -261,9 +261,7 @@ describe("The broker's own $SYS messages", () => {
   }, 60_000);
 });
 
-/** A retained QoS 0 PUBLISH as an MQTT 3.1.1 client sends it (short topic and payload). */
-function publishBytes(topic: string, payload: string): Uint8Array {
-  const t = Buffer.from(topic);
-  const body = Buffer.concat([Buffer.from([t.length >> 8, t.length & 0xff]), t, Buffer.from(payload)]);
-  return Buffer.concat([Buffer.from([0x31, body.length]), body]);
+/** A retained QoS 0 PUBLISH as an MQTT 3.1.1 client sends it, as the store keeps it. */
+function retainedPublish(topic: string, payload: string): Uint8Array {
+  return rawPacket(0x31, utf8(topic), [...Buffer.from(payload)]);
 }
